@@ -1,0 +1,70 @@
+"""The whole program on one screen: load → render → select → stamp → package."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import lock
+from .load import load
+from .model import Card, Facts
+from .package import Stamped, note_type_digest, write
+from .render import render
+from .select import Selection
+from .select import cards as select_cards
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build wrote."""
+
+    output: Path
+    notes: int
+    muscles: int
+    by_kind: dict[str, int]
+    unlocked: int  # notes whose content is not yet in decks/notes.lock
+
+
+def build(decks: Path, templates: Path, output: Path, selection: Selection | None = None,
+          at: int | None = None) -> BuildResult:
+    """Build an .apkg of the selected cards; write nothing if anything is wrong."""
+    facts = load(decks)
+    everything = render(facts, templates)
+    chosen = select_cards(facts, everything, selection or Selection())
+    versions = lock.read(decks)
+    at = lock.now() if at is None else at
+    keyed = {c.key: lock.digest(c) for c in chosen}
+    keyed[lock.MODEL_KEY] = note_type_digest(templates)
+    mods, changed = lock.stamp(keyed, versions, at)
+    notes = [Stamped(c, lock.guid(c.key), mods[c.key]) for c in chosen]
+    names = {r.id: r.name for r in facts.registry.regions.values()}
+    write(notes, names, templates, mods[lock.MODEL_KEY], output, protected=(decks, templates))
+    return BuildResult(output, len(notes), len({m for c in chosen for m in c.muscles}),
+                       dict(Counter(c.kind for c in chosen)), len(changed))
+
+
+def full_deck(decks: Path, templates: Path) -> tuple[Facts, list[Card], dict[str, str]]:
+    """The facts, every card, and every note's key → content digest (with the note type's)."""
+    facts = load(decks)
+    everything = render(facts, templates)
+    keyed = {c.key: lock.digest(c) for c in everything}
+    keyed[lock.MODEL_KEY] = note_type_digest(templates)
+    return facts, everything, keyed
+
+
+def relock(decks: Path, templates: Path, at: int | None = None) -> tuple[int, int]:
+    """Record the full deck's current notes in the lock; (changed, removed) counts."""
+    facts, _, keyed = full_deck(decks, templates)
+    old = lock.read(decks)
+    new = lock.updated(keyed, old, facts.registry.removed, lock.now() if at is None else at)
+    changed = sum(1 for k, v in new.items() if k not in old or old[k].digest != v.digest)
+    removed = sum(1 for v in new.values() if v.digest == lock.REMOVED)
+    lock.write(decks, new)
+    return changed, removed
+
+
+def lock_problems(decks: Path, templates: Path) -> list[str]:
+    """Why the committed lock is out of date (empty when it is current)."""
+    facts, _, keyed = full_deck(decks, templates)
+    return lock.problems(keyed, lock.read(decks), facts.registry.removed)

@@ -1,0 +1,152 @@
+"""The `muscle-deck` command: parse options, call one library function, report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _default_decks() -> Path:
+    from .paths import default_decks
+
+    return default_decks()
+
+
+def decks_option(f: F) -> F:
+    """--decks DIR: a folder laid out like decks/."""
+    return click.option(
+        "--decks", "decks", type=click.Path(path_type=Path, file_okay=False), default=None,
+        help="A folder laid out like decks/ (default: the deck's own facts).")(f)
+
+
+def filter_options(f: F) -> F:
+    """The subset filters shared by `build` and `list`."""
+    options = [
+        click.option("--region", multiple=True, help="Only this region (e.g. lower-limb). Repeatable."),
+        click.option("--group", multiple=True, help="Only this group (e.g. gluteal). Repeatable."),
+        click.option("--muscle", multiple=True, help="Only this muscle id (e.g. gluteus-medius). Repeatable."),
+        click.option("--nerve", multiple=True, help="Only muscles this nerve (or a branch) supplies. Repeatable."),
+        click.option("--card", multiple=True, help="Only this card kind (see `list --cards`). Repeatable."),
+        click.option("--tag", multiple=True,
+                     help="Only cards with this tag, e.g. nerve::superior-gluteal. Repeatable."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _selection(kw: dict[str, Any]) -> Any:
+    from .select import Selection
+
+    return Selection(regions=kw["region"], groups=kw["group"], muscles=kw["muscle"],
+                     nerves=kw["nerve"], cards=kw["card"], tags=kw["tag"])
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="muscle-deck")
+def main() -> None:
+    """Build Anki decks of human muscle anatomy from cited YAML fact files.
+
+    Filters (--region, --group, --muscle, --nerve, --card, --tag) may be repeated: a card is
+    kept if it matches any value of each filter given (OR within a filter, AND across).
+    """
+
+
+@main.command()
+@filter_options
+@decks_option
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              default=Path("dist/muscle-deck.apkg"), show_default=True, help="Where to write the .apkg.")
+@click.option("--templates", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="A folder laid out like templates/ (default: the deck's own).")
+def build(output: Path, decks: Path | None, templates: Path | None, **filters: Any) -> None:
+    """Build an Anki package (.apkg) of the whole deck or of a subset."""
+    from .build import build as run
+    from .paths import default_templates
+
+    result = run(decks or _default_decks(), templates or default_templates(), output, _selection(filters))
+    kinds = ", ".join(f"{k} {n}" for k, n in sorted(result.by_kind.items()))
+    click.echo(f"Wrote {output}: {result.notes} notes ({result.notes} cards) "
+               f"from {result.muscles} muscles")
+    click.echo(f"  by card kind: {kinds}")
+    if result.unlocked and decks is None:
+        click.echo(f"  note: {result.unlocked} notes differ from decks/notes.lock and carry this "
+                   "build's time; run `muscle-deck lock` before a release", err=True)
+
+
+@main.command(name="list")
+@filter_options
+@decks_option
+@click.option("--cards", "show_cards", is_flag=True, help="List the card kinds instead of muscles.")
+def list_(decks: Path | None, show_cards: bool, **filters: Any) -> None:
+    """List the muscles the filters select (id, name, region), or the card kinds."""
+    from .render import KINDS
+
+    if show_cards:
+        width = max(map(len, KINDS))
+        for kind, about in KINDS.items():
+            click.echo(f"{kind:<{width}}  {about}")
+        return
+    from .load import load
+    from .select import muscles
+
+    facts = load(decks or _default_decks())
+    chosen = muscles(facts, _selection(filters))
+    width = max(len(m.id) for m in chosen)
+    for m in chosen:
+        click.echo(f"{m.id:<{width}}  {m.name}  ({m.region}{'/' + m.group if m.group else ''})")
+
+
+@main.command()
+@decks_option
+def validate(decks: Path | None) -> None:
+    """Check every fact file; list each problem as file:line:col and exit 1 if any."""
+    from .load import load
+
+    facts = load(decks or _default_decks())
+    click.echo(f"OK: {len(facts.muscles)} muscles, {len(facts.registry.nerves)} nerves, "
+               f"{len(facts.registry.sources)} sources")
+
+
+@main.command()
+@decks_option
+@click.option("--check", is_flag=True, help="Only check that the lock is current; exit 1 if not.")
+def lock(decks: Path | None, check: bool) -> None:
+    """Record each note's content and version time in decks/notes.lock (before a release)."""
+    from .build import lock_problems, relock
+    from .errors import LockError
+    from .paths import default_templates
+
+    folder = decks or _default_decks()
+    if check:
+        found = lock_problems(folder, default_templates())
+        if found:
+            raise LockError("; ".join(found))
+        click.echo("notes.lock is current")
+        return
+    changed, removed = relock(folder, default_templates())
+    click.echo(f"Updated {folder / 'notes.lock'}: {changed} notes new or changed, "
+               f"{removed} recorded as removed")
+
+
+@main.command()
+@click.argument("old", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("new", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+def diff(old: Path, new: Path) -> None:
+    """List the notes added, changed and removed between two .apkg builds."""
+    from .diff import diff as run
+
+    result = run(old, new)
+    for label, keys in (("added", result.added), ("changed", result.changed),
+                        ("removed", result.removed)):
+        for key in keys:
+            click.echo(f"{label:<8} {key}")
+    click.echo(f"{len(result.added)} added, {len(result.changed)} changed, "
+               f"{len(result.removed)} removed, {result.unchanged} unchanged")

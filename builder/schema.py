@@ -1,0 +1,371 @@
+"""The rules for fact and registry files, written once.
+
+The validator walks these specs; the JSON Schema that editors use is generated from them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Any, Union
+
+from .errors import Problem
+from .yamlsafe import Document, Path_
+
+KEBAB = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+ROOT = r"^(C[1-8]|T([1-9]|1[0-2])|L[1-5]|S[1-5]|Co1)$"
+NOTE_KEY = r"^[a-z0-9]+(-[a-z0-9]+)*([:/][a-z0-9:/-]+)?$"
+FIELDS_WITH_NOTES = (
+    "origin", "insertion", "actions", "innervation", "blood_supply", "clinical", "general",
+)
+SOURCE_KINDS = ("textbook", "atlas", "open", "article")
+
+
+@dataclass(frozen=True)
+class Text:
+    """A string; optionally a pattern, a fixed set of choices, or an id of a registry kind."""
+
+    doc: str = ""
+    max_len: int = 600
+    pattern: str | None = None
+    choices: tuple[str, ...] = ()
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Flag:
+    """true or false."""
+
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class ListOf:
+    """A list of items of one spec."""
+
+    item: Spec
+    doc: str = ""
+    min_items: int = 1
+    max_items: int = 60
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key of a record."""
+
+    name: str
+    spec: Spec
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Record:
+    """A mapping with a fixed set of keys."""
+
+    keys: tuple[Key, ...]
+    doc: str = ""
+
+    def key(self, name: str) -> Key | None:
+        return next((k for k in self.keys if k.name == name), None)
+
+
+@dataclass(frozen=True)
+class MapOf:
+    """A mapping from ids to values of one spec (registries)."""
+
+    value: Spec
+    doc: str = ""
+    key_pattern: str = KEBAB
+
+
+Spec = Union[Text, Flag, ListOf, Record, MapOf]  # noqa: UP007 (a runtime alias on Python 3.10)
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A value that must name an entry of a registry; checked once every file is read."""
+
+    kind: str
+    value: str
+    doc: Document
+    at: Path_
+
+
+# --- fact files ---------------------------------------------------------------------------
+
+def _ids(kind: str, doc: str) -> ListOf:
+    return ListOf(Text(ref=kind, max_len=80), doc=doc)
+
+
+ATTACHMENT = Record(
+    (
+        Key("text", Text("The attachment as a textbook states it, paraphrased, one line."), True),
+        Key("sites", _ids("landmark", "Landmark ids (registry `landmarks:`) that the text names."), True),
+    ),
+    "Where the muscle attaches.",
+)
+ACTION = Record(
+    (
+        Key("joint", Text("A joint of decks/registry/movements.yaml.", ref="joint", max_len=80), True),
+        Key("movement", Text("A movement that joint allows.", ref="movement", max_len=80), True),
+        Key("qualifier", Text("Which fibres or head do it, e.g. 'anterior fibres'.", max_len=120)),
+        Key("detail", Text("A short clause of context.", max_len=300)),
+        Key("prime", Flag("A prime mover of this movement, where references say so.")),
+    ),
+    "One movement at one joint.",
+)
+ACTIONS = ListOf(ACTION, "What the muscle does, one movement at one joint per item.")
+INNERVATION = ListOf(
+    Record(
+        (
+            Key("nerve", Text("A nerve id of the nerve registry.", ref="nerve", max_len=80), True),
+            Key("roots", ListOf(Text(pattern=ROOT, max_len=4),
+                                "Every spinal segment that supplies the muscle, e.g. [L4, L5, S1].")),
+            Key("main_roots", ListOf(Text(pattern=ROOT, max_len=4),
+                                     "The segments a reference marks as main (Moore).")),
+            Key("note", Text("E.g. 'carries pain and proprioception only'.", max_len=300)),
+        ),
+        "One nerve that supplies the muscle.",
+    ),
+    "The nerves that supply the muscle, with root levels.",
+)
+BLOOD = Text("The arteries, as one line.", max_len=300)
+SOURCES = _ids("source", "Source ids (registry `sources:`); at least one textbook or atlas.")
+PART_FIELDS = ("origin", "insertion", "actions", "innervation", "blood_supply")
+
+PART = Record(
+    (
+        Key("id", Text("kebab-case, unique within the muscle; never edited.", pattern=KEBAB, max_len=60), True),
+        Key("name", Text("As it reads after the muscle's name: 'long head'.", max_len=80), True),
+        Key("origin", ATTACHMENT),
+        Key("insertion", ATTACHMENT),
+        Key("actions", ACTIONS),
+        Key("innervation", INNERVATION),
+        Key("blood_supply", BLOOD),
+    ),
+    "A head or part whose facts differ from the rest of the muscle.",
+)
+
+FACT_FILE = Record(
+    (
+        Key("id", Text("kebab-case; the file name; never edited or reused.", pattern=KEBAB, max_len=80), True),
+        Key("former_ids", ListOf(Text(pattern=KEBAB, max_len=80), "Earlier ids, oldest first.")),
+        Key("name", Text("English name of Terminologia Anatomica, sentence case.", max_len=80), True),
+        Key("aliases", ListOf(Text(max_len=80), "Older or common names.")),
+        Key("region", Text("A region of decks/registry/regions.yaml.", ref="region", max_len=80), True),
+        Key("group", Text("A group of that region.", pattern=KEBAB, max_len=80)),
+        Key("description", Text("One line on shape and position.", max_len=300)),
+        Key("origin", ATTACHMENT),
+        Key("insertion", ATTACHMENT),
+        Key("actions", ACTIONS),
+        Key("innervation", INNERVATION),
+        Key("blood_supply", BLOOD),
+        Key("clinical", ListOf(
+            Record((Key("text", Text("The clinical fact.", max_len=800), True),
+                    Key("sources", SOURCES, True)), "A clinical fact with its own sources."),
+            "Clinical relevance, each claim with its own source.")),
+        Key("confusable", ListOf(
+            Record((Key("muscle", Text("The other muscle's id.", ref="muscle", max_len=80), True),
+                    Key("cue", Text("What tells the two apart.", max_len=400), True)),
+                   "A muscle easily confused with this one."),
+            "Muscles easily confused with this one.")),
+        Key("notes", ListOf(
+            Record((Key("about", Text("The field the note concerns.", choices=FIELDS_WITH_NOTES), True),
+                    Key("text", Text("The variant or disagreement.", max_len=800), True),
+                    Key("sources", SOURCES, True)), "A variant or a disagreement between references."),
+            "Variants and disagreements; shown on the card of the field they concern.")),
+        Key("parts", ListOf(PART, "Heads or parts that differ.", min_items=2, max_items=8)),
+        Key("sources", SOURCES, True),
+    ),
+    "A muscle: one fact file of muscle-deck.",
+)
+
+# --- registry files -----------------------------------------------------------------------
+
+REGISTRY_FILE = Record(
+    (
+        Key("regions", MapOf(Record((
+            Key("name", Text(max_len=80), True),
+            Key("groups", MapOf(Text(max_len=120), "Group id to name."), True),
+        )), "Regions of the body.")),
+        Key("joints", MapOf(Record((
+            Key("name", Text(max_len=120), True),
+            Key("movements", ListOf(Text(ref="movement", max_len=80)), True),
+        )), "Joints and the movements each allows.")),
+        Key("movements", MapOf(Text(max_len=120), "Movement id to its name.")),
+        Key("nerves", MapOf(Record((
+            Key("name", Text(max_len=120), True),
+            Key("roots", ListOf(Text(pattern=ROOT, max_len=4))),
+            Key("cranial", Flag("A cranial nerve: no spinal roots.")),
+            Key("part_of", Text("The nerve this is a division or branch of.", ref="nerve", max_len=80)),
+        )), "Nerves with their root levels.")),
+        Key("sources", MapOf(Record((
+            Key("kind", Text(choices=SOURCE_KINDS), True),
+            Key("short", Text("The label shown on cards.", max_len=60), True),
+            Key("citation", Text(max_len=600), True),
+            Key("url", Text(max_len=300)),
+        )), "References.")),
+        Key("landmarks", MapOf(Record((
+            Key("name", Text("As it reads mid-sentence.", max_len=160), True),
+        )), "Attachment sites.")),
+        Key("removed", MapOf(Text("Why it was removed.", max_len=300),
+                             "Released notes that were removed on purpose: a muscle id, or a note key.",
+                             key_pattern=NOTE_KEY)),
+    ),
+    "A registry file under decks/registry/.",
+)
+
+
+# --- the validator -----------------------------------------------------------------------
+
+_TYPE = {str: "text", bool: "true/false", int: "a number", float: "a number",
+         list: "a list", dict: "a mapping", type(None): "empty"}
+
+
+def check(spec: Spec, value: Any, at: Path_, doc: Document,
+          problems: list[Problem], refs: list[Ref]) -> None:
+    """Check a value against a spec; add each problem and each registry reference found."""
+    name = _name(at)
+    if isinstance(spec, Text):
+        _check_text(spec, value, at, doc, problems, refs, name)
+    elif isinstance(spec, Flag):
+        if not isinstance(value, bool):
+            problems.append(doc.problem(at, f"{name} must be true or false, not {_TYPE[type(value)]}"))
+    elif isinstance(spec, ListOf):
+        if not isinstance(value, list):
+            problems.append(doc.problem(
+                at, f"{name} must be a list, not {_TYPE[type(value)]}; write each item on a line "
+                    "starting with '- ', or as [a, b]"))
+            return
+        if len(value) < spec.min_items:
+            problems.append(doc.problem(at, f"{name} needs at least {spec.min_items} "
+                                            f"item{'s' if spec.min_items > 1 else ''}; add them or remove the key"))
+        if len(value) > spec.max_items:
+            problems.append(doc.problem(at, f"{name} has {len(value)} items, more than {spec.max_items}"))
+        for i, item in enumerate(value[: spec.max_items]):
+            check(spec.item, item, at + (i,), doc, problems, refs)
+        if all(isinstance(v, str) for v in value):
+            for i, item in enumerate(value):
+                if item in value[:i]:
+                    problems.append(doc.problem(at + (i,), f"'{item}' is listed twice in {name}; remove one"))
+    elif isinstance(spec, MapOf):
+        if not isinstance(value, dict):
+            problems.append(doc.problem(at, f"{name} must be a mapping of ids, not {_TYPE[type(value)]}"))
+            return
+        for key, item in value.items():
+            if not re.match(spec.key_pattern, key):
+                problems.append(doc.problem(
+                    at + (key, "<key>"),
+                    f"'{key}' is not a valid id; use lower-case words joined by hyphens"))
+            check(spec.value, item, at + (key,), doc, problems, refs)
+    else:
+        _check_record(spec, value, at, doc, problems, refs, name)
+
+
+def _check_text(spec: Text, value: Any, at: Path_, doc: Document,
+                problems: list[Problem], refs: list[Ref], name: str) -> None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not spec.ref \
+            and not spec.pattern and not spec.choices:
+        value = str(value)
+    if not isinstance(value, str):
+        problems.append(doc.problem(at, f"{name} must be text, not {_TYPE[type(value)]}"
+                                        + ("; put it in quotes" if isinstance(value, (bool, int, float)) else "")))
+        return
+    if not value.strip():
+        problems.append(doc.problem(at, f"{name} is empty; fill it in or remove the key"))
+        return
+    if len(value) > spec.max_len:
+        problems.append(doc.problem(at, f"{name} is {len(value)} characters long, more than "
+                                        f"{spec.max_len}; shorten it"))
+    if spec.choices and value not in spec.choices:
+        problems.append(doc.problem(at, f"{name} '{value}' is not one of: {', '.join(spec.choices)}"
+                                        + _did_you_mean(value, spec.choices)))
+    elif spec.pattern and not re.match(spec.pattern, value):
+        problems.append(doc.problem(at, f"{name} '{value}' is not valid: " + _explain(spec.pattern)))
+    if spec.ref:
+        refs.append(Ref(spec.ref, value, doc, at))
+
+
+def _check_record(spec: Record, value: Any, at: Path_, doc: Document,
+                  problems: list[Problem], refs: list[Ref], name: str) -> None:
+    if not isinstance(value, dict):
+        problems.append(doc.problem(at, f"{name} must be a mapping of keys, not {_TYPE[type(value)]}"))
+        return
+    known = [k.name for k in spec.keys]
+    for key, item in value.items():
+        field = spec.key(key)
+        if field is None:
+            problems.append(doc.problem(at + (key, "<key>"), f"unknown key '{key}'"
+                                        + (_did_you_mean(key, known) or "; remove it")))
+            continue
+        if item is None:
+            problems.append(doc.problem(at + (key,), f"'{key}' is empty; fill it in or remove the key"))
+            continue
+        check(field.spec, item, at + (key,), doc, problems, refs)
+    for field in spec.keys:
+        if field.required and field.name not in value:
+            where = f" in {name}" if at else ""
+            problems.append(doc.problem(at, f"missing required key '{field.name}'{where}; add it"))
+
+
+def _did_you_mean(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def did_you_mean(word: str, choices: Any) -> str:
+    """' (did you mean 'x'?)' for the closest choice, or ''."""
+    return _did_you_mean(word, choices)
+
+
+def _explain(pattern: str) -> str:
+    return {
+        KEBAB: "use lower-case words joined by hyphens, e.g. 'gluteus-medius'",
+        ROOT: "write a spinal segment such as C5, T1, L4 or S2",
+        NOTE_KEY: "write a muscle id, or a note key such as 'gluteus-medius/origin'",
+    }.get(pattern, f"it must match {pattern}")
+
+
+def _name(at: Path_) -> str:
+    for part in reversed(at):
+        if isinstance(part, str) and part != "<key>":
+            return f"'{part}'"
+    return "the file" if not at else "this item"
+
+
+# --- JSON Schema ---------------------------------------------------------------------------
+
+def json_schema(spec: Spec = FACT_FILE) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a spec, for editors."""
+    out = _json(spec)
+    out["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    out["title"] = "muscle-deck fact file" if spec is FACT_FILE else "muscle-deck registry file"
+    return out
+
+
+def _json(spec: Spec) -> dict[str, Any]:
+    out: dict[str, Any]
+    if isinstance(spec, Text):
+        out = {"type": "string", "minLength": 1, "maxLength": spec.max_len}
+        if spec.choices:
+            out["enum"] = list(spec.choices)
+        if spec.pattern:
+            out["pattern"] = spec.pattern
+        elif spec.ref:
+            out["pattern"] = KEBAB
+    elif isinstance(spec, Flag):
+        out = {"type": "boolean"}
+    elif isinstance(spec, ListOf):
+        out = {"type": "array", "items": _json(spec.item), "minItems": spec.min_items,
+               "maxItems": spec.max_items}
+    elif isinstance(spec, MapOf):
+        out = {"type": "object", "propertyNames": {"pattern": spec.key_pattern},
+               "additionalProperties": _json(spec.value)}
+    else:
+        out = {"type": "object", "additionalProperties": False,
+               "properties": {k.name: _json(k.spec) for k in spec.keys},
+               "required": [k.name for k in spec.keys if k.required]}
+    if spec.doc:
+        out["description"] = spec.doc
+    return out

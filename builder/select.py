@@ -1,0 +1,92 @@
+"""Select: the subset of cards a user asked for. OR within one filter, AND across filters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .errors import SelectionError
+from .model import Card, Facts, Muscle
+from .render import KINDS, TAG, nerve_path
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The filters of `build` and `list`; an empty filter selects everything."""
+
+    regions: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    muscles: tuple[str, ...] = ()
+    nerves: tuple[str, ...] = ()
+    cards: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+def muscles(facts: Facts, sel: Selection) -> list[Muscle]:
+    """The muscles the muscle filters (region, group, muscle, nerve) select."""
+    all_ = facts.muscles
+    _known("--region", sel.regions, {m.region for m in all_})
+    _known("--group", sel.groups, {m.group for m in all_ if m.group})
+    _known("--muscle", sel.muscles, {m.id for m in all_})
+    _known("--nerve", sel.nerves, {n for m in all_ for path in _nerve_paths(m, facts) for n in path})
+    chosen = [m for m in all_ if _matches(m, sel, facts)]
+    if not chosen:
+        raise SelectionError("no muscle matches all of these filters together: "
+                             + _describe(sel) + "; loosen one of them")
+    return chosen
+
+
+def cards(facts: Facts, all_cards: Iterable[Card], sel: Selection) -> list[Card]:
+    """The cards of the selected muscles that also match the card-kind and tag filters."""
+    all_cards = list(all_cards)
+    ids = {m.id for m in muscles(facts, sel)}
+    _known("--card", sel.cards, set(KINDS))
+    tags = [_tag(t) for t in sel.tags]
+    _known("--tag", tuple(t[len(TAG) + 2:] for t in tags),
+           {t[len(TAG) + 2:] for c in all_cards for t in _prefixes(c.tags)})
+    chosen = [c for c in all_cards
+              if ids.intersection(c.muscles)
+              and (not sel.cards or c.kind in sel.cards)
+              and (not tags or any(t == want or t.startswith(want + "::")
+                                   for t in c.tags for want in tags))]
+    if not chosen:
+        raise SelectionError("no card matches all of these filters together: "
+                             + _describe(sel) + "; loosen one of them")
+    return chosen
+
+
+def _matches(m: Muscle, sel: Selection, facts: Facts) -> bool:
+    return ((not sel.regions or m.region in sel.regions)
+            and (not sel.groups or m.group in sel.groups)
+            and (not sel.muscles or m.id in sel.muscles)
+            and (not sel.nerves or any(n in path for path in _nerve_paths(m, facts)
+                                       for n in sel.nerves)))
+
+
+def _nerve_paths(m: Muscle, facts: Facts) -> list[list[str]]:
+    return [nerve_path(n, facts.registry).split("::") for n in m.nerves()]
+
+
+def _tag(value: str) -> str:
+    value = value.strip(":")
+    return value if value.startswith(TAG + "::") else f"{TAG}::{value}"
+
+
+def _prefixes(tags: Iterable[str]) -> set[str]:
+    out: set[str] = set()
+    for tag in tags:
+        parts = tag.split("::")
+        out.update("::".join(parts[:i]) for i in range(2, len(parts) + 1))
+    return out
+
+
+def _known(option: str, values: tuple[str, ...], valid: set[str]) -> None:
+    unknown = [v for v in values if v not in valid]
+    if unknown:
+        raise SelectionError(f"{option} {unknown[0]!r} matches nothing; valid values: "
+                             + ", ".join(sorted(valid)))
+
+
+def _describe(sel: Selection) -> str:
+    parts = [f"--{name[:-1]} {' / '.join(values)}" for name, values in vars(sel).items() if values]
+    return ", ".join(parts) or "(no filters)"

@@ -1,0 +1,185 @@
+"""Safe YAML reading: plain data only, with the line and column of every value.
+
+PyYAML keeps the last of two duplicate keys, follows anchors and aliases, and will build
+Python objects from tags on request. Fact files arrive by pull request, so here a file is
+composed into nodes (libyaml's C parser where installed) and turned into plain dicts, lists
+and scalars by our own walk, which rejects duplicate keys, aliases, tags and oversized input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .errors import Problem
+
+try:  # libyaml's parser is much faster; line and column marks are the same
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+MAX_FILE_BYTES = 256 * 1024
+MAX_STRING = 4000
+MAX_DEPTH = 20
+
+Path_ = tuple[str | int, ...]
+
+_STD = "tag:yaml.org,2002:"
+_SCALARS = {_STD + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_CONSTRUCT = yaml.constructor.SafeConstructor()
+
+
+@dataclass
+class Document:
+    """A fact or registry file's data, with where each value stands in the file."""
+
+    path: str
+    data: Any
+    marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, at: Path_) -> tuple[int, int]:
+        """Line and column of the value at `at`, or of its nearest enclosing value."""
+        while at not in self.marks and at:
+            at = at[:-1]
+        return self.marks.get(at, (1, 1))
+
+    def problem(self, at: Path_, message: str) -> Problem:
+        line, col = self.where(at)
+        return Problem(self.path, line, col, message)
+
+
+class _Reject(Exception):
+    def __init__(self, node: Node, message: str) -> None:
+        super().__init__(message)
+        self.node = node
+        self.message = message
+
+
+def read(path: Path, shown: str) -> tuple[Document | None, list[Problem]]:
+    """Read one YAML file; either its data or the problems that stop it from being read."""
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        return None, [Problem(shown, 1, 1, f"cannot read the file: {err.strerror}")]
+    if len(raw) > MAX_FILE_BYTES:
+        return None, [
+            Problem(
+                shown, 1, 1,
+                f"file is {len(raw):,} bytes, more than the {MAX_FILE_BYTES:,} a fact file may "
+                "have; split it or shorten it",
+            )
+        ]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        before = raw[: err.start]
+        line = before.count(b"\n") + 1
+        col = err.start - (before.rfind(b"\n") + 1) + 1
+        return None, [
+            Problem(shown, line, col, "file is not valid UTF-8; save it with UTF-8 encoding")
+        ]
+    return parse(text, shown)
+
+
+def parse(text: str, shown: str) -> tuple[Document | None, list[Problem]]:
+    """Parse YAML text into a Document, or say what is wrong with it."""
+    text = text.removeprefix("\ufeff")
+    tabs = _tab_indents(text, shown)
+    if tabs:
+        return None, tabs
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as err:
+        return None, [_syntax_problem(err, shown)]
+    except yaml.YAMLError as err:  # pragma: no cover - every parser error carries a mark
+        return None, [Problem(shown, 1, 1, f"YAML error: {err}")]
+    finally:
+        loader.dispose()
+    if node is None:
+        return None, [Problem(shown, 1, 1, "file is empty; write the muscle's facts in it or delete it")]
+    doc = Document(shown, None)
+    try:
+        doc.data = _value(node, (), doc, set(), 0)
+    except _Reject as err:
+        mark = err.node.start_mark
+        return None, [Problem(shown, mark.line + 1, mark.column + 1, err.message)]
+    return doc, []
+
+
+def _tab_indents(text: str, shown: str) -> list[Problem]:
+    problems = []
+    for number, line in enumerate(text.splitlines(), 1):
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if "\t" in indent:
+            problems.append(
+                Problem(shown, number, indent.index("\t") + 1,
+                        "tab character in indentation; indent with spaces")
+            )
+    return problems
+
+
+def _syntax_problem(err: yaml.MarkedYAMLError, shown: str) -> Problem:
+    mark = err.problem_mark or err.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    what = err.problem or "invalid YAML"
+    if "expected a single document" in str(what) or "but found another document" in str(err):
+        return Problem(shown, line, col,
+                       "file holds several YAML documents ('---'); keep one muscle per file")
+    context = f" {err.context}" if err.context else ""
+    return Problem(shown, line, col,
+                   f"YAML syntax error:{context} {what}; check the indentation and quoting")
+
+
+def _value(node: Node, at: Path_, doc: Document, seen: set[int], depth: int) -> Any:
+    if id(node) in seen:
+        raise _Reject(node, "anchors and aliases (& and *) are not allowed; write the value out")
+    if depth > MAX_DEPTH:
+        raise _Reject(node, f"nested more than {MAX_DEPTH} levels deep; flatten the structure")
+    seen.add(id(node))
+    doc.marks[at] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, ScalarNode):
+        return _scalar(node)
+    if node.tag not in (_STD + "map", _STD + "seq"):
+        raise _Reject(node, f"YAML tag '{_short(node.tag)}' is not allowed; remove it")
+    if isinstance(node, SequenceNode):
+        return [_value(item, at + (i,), doc, seen, depth + 1) for i, item in enumerate(node.value)]
+    assert isinstance(node, MappingNode)
+    result: dict[str, Any] = {}
+    first: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        if key_node.tag == _STD + "merge":
+            raise _Reject(key_node, "merge keys ('<<') are not allowed; write the keys out")
+        if not isinstance(key_node, ScalarNode) or key_node.tag not in _SCALARS:
+            raise _Reject(key_node, "a key must be a plain word; remove the brackets or tag")
+        key = str(_scalar(key_node))
+        if key in result:
+            raise _Reject(
+                key_node,
+                f"duplicate key '{key}' (first at line {first[key]}); keep one of them",
+            )
+        first[key] = key_node.start_mark.line + 1
+        result[key] = _value(value_node, at + (key,), doc, seen, depth + 1)
+        line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+        doc.marks[at + (key, "<key>")] = (line, col)
+    return result
+
+
+def _scalar(node: ScalarNode) -> Any:
+    if node.tag not in _SCALARS:
+        raise _Reject(node, f"YAML tag '{_short(node.tag)}' is not allowed; remove it")
+    if len(node.value) > MAX_STRING:
+        raise _Reject(
+            node, f"value is {len(node.value):,} characters long, more than {MAX_STRING:,}; shorten it"
+        )
+    if node.tag == _STD + "str" or node.tag == _STD + "timestamp":
+        return node.value
+    return _CONSTRUCT.yaml_constructors[node.tag](_CONSTRUCT, node)
+
+
+def _short(tag: str) -> str:
+    return "!!" + tag[len(_STD):] if tag.startswith(_STD) else tag

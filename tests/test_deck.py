@@ -1,0 +1,70 @@
+"""The built deck, imported into a fresh collection with the real `anki` package."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import DECKS, MINI, TEMPLATES, collection, import_apkg
+
+from builder.build import build
+from builder.select import Selection
+
+STYLE = re.compile(r"<style>.*?</style>", re.S)
+
+
+def visible(html: str) -> str:
+    """The text a learner sees: no CSS, no tags, collapsed spaces."""
+    text = re.sub(r"<[^>]+>", "", STYLE.sub("", html))
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@pytest.mark.parametrize("decks", [DECKS, MINI], ids=["real-deck", "mini-deck"])
+def test_every_card_renders_in_anki(decks: Path, tmp_path: Path) -> None:
+    out = tmp_path / "deck.apkg"
+    result = build(decks, TEMPLATES, out, Selection(), at=1_800_000_000)
+    with collection(tmp_path / "col.anki2") as col:
+        log = import_apkg(col, out)
+        assert len(log.new) == result.notes
+        assert len(col.find_notes("")) == result.notes
+        cids = col.find_cards("")
+        assert len(cids) == result.notes  # one card per note
+        fronts = []
+        for cid in cids:
+            card = col.get_card(cid)
+            question, answer = visible(card.question()), visible(card.answer())
+            assert question, f"empty front on card {cid}"
+            assert answer.startswith(question)
+            assert len(answer) > len(question) + 3, f"back adds no answer: {question}"
+            assert "Sources:" not in question
+            fronts.append(question)
+        assert len(fronts) == len(set(fronts)), "two cards have the same front"
+
+
+def test_mini_deck_contents(tmp_path: Path) -> None:
+    out = tmp_path / "deck.apkg"
+    build(MINI, TEMPLATES, out, Selection(), at=1_800_000_000)
+    with collection(tmp_path / "col.anki2") as col:
+        import_apkg(col, out)
+        nid = col.find_notes('"Kind:innervation" "Muscle:Gluteus medius"')
+        assert len(nid) == 1
+        note = col.get_note(nid[0])
+        assert "Superior gluteal nerve" in note["Back"]
+        assert "<u>L5</u>" in note["Back"] and "L4" in note["Back"]
+        assert "Some references give L4, L5 and S1." in note["Back"]  # the note on innervation
+        assert "Moore COA 8e" in note["Sources"]
+        assert "muscle-deck::region::lower-limb::gluteal" in note.tags
+        assert "muscle-deck::nerve::superior-gluteal" in note.tags
+        assert "muscle-deck::card::innervation" in note.tags
+        # a muscle whose parts differ gets one card per part, naming the part
+        parts = col.find_notes('"Kind:origin" "Muscle:Biceps femoris"')
+        fronts = sorted(visible(col.get_note(n)["Front"]) for n in parts)
+        assert fronts == [
+            "Lower limb › Posterior compartment of thigh Origin of the biceps femoris (long head)?",
+            "Lower limb › Posterior compartment of thigh Origin of the biceps femoris (short head)?",
+        ]
+        # no blood supply in the facts: no blood-supply card, never an empty one
+        assert not col.find_notes('"Kind:blood-supply" "Muscle:Biceps femoris"')
+        tibial = col.find_notes('"Kind:innervation" "Front:*long head*"')
+        assert "muscle-deck::nerve::sciatic::sciatic-tibial-division" in col.get_note(tibial[0]).tags

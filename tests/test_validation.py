@@ -1,0 +1,175 @@
+"""Bad input gets a clear `file:line:col: message`, never a traceback, and nothing is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from builder.cli import main
+
+MINIMUS = "lower-limb/gluteal/gluteus-minimus.yaml"
+GOOD = """\
+id: gluteus-minimus
+name: Gluteus minimus
+region: lower-limb
+group: gluteal
+origin:
+  text: External surface of the ilium
+  sites: [ilium]
+insertion:
+  text: Anterior surface of the greater trochanter
+  sites: [greater-trochanter]
+actions:
+  - joint: hip
+    movement: abduction
+innervation:
+  - nerve: superior-gluteal
+    roots: [L4, L5, S1]
+sources: [moore-coa-8]
+"""
+
+
+def validate(decks: Path) -> tuple[int, list[str]]:
+    result = CliRunner().invoke(main, ["validate", "--decks", str(decks)])
+    assert not result.exception or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stderr.strip().splitlines()
+
+
+def problems_in(decks: Path, text: str | bytes, name: str = MINIMUS) -> list[str]:
+    path = decks / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    code, lines = validate(decks)
+    assert code == 1
+    assert lines[-1].startswith("Error: ") and "problem" in lines[-1]
+    prefix = str(path) + ":"
+    return [line[len(prefix):] for line in lines[:-1] if line.startswith(prefix)]
+
+
+def test_the_good_file_is_fine(mini: Path) -> None:
+    (mini / MINIMUS).write_text(GOOD)
+    assert validate(mini) == (0, [])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (GOOD.replace("origin:\n", "origin:\n\ttext: x\n", 1),
+         ["6:1: tab character in indentation; indent with spaces"]),
+        (GOOD.replace("  sites: [ilium]", "  sites: [ilium"),
+         ["8:10: YAML syntax error: while parsing a flow sequence did not find expected ',' or ']'; "
+          "check the indentation and quoting"]),
+        (GOOD + "name: Gluteus maximus\n",
+         ["18:1: duplicate key 'name' (first at line 2); keep one of them"]),
+        (GOOD.replace("origin:", "orgin:"),
+         ["1:1: missing required key 'origin'; add it (for the whole muscle, or in every part)",
+          "5:1: unknown key 'orgin' (did you mean 'origin'?)"]),
+        (GOOD + "colour: red\n", ["18:1: unknown key 'colour'; remove it"]),
+        (GOOD.replace("name: Gluteus minimus", "name: [Gluteus minimus]"),
+         ["2:7: 'name' must be text, not a list"]),
+        (GOOD.replace("  - joint: hip\n    movement: abduction\n", "  joint: hip\n"),
+         ["12:3: 'actions' must be a list, not a mapping; write each item on a line starting with '- ', "
+          "or as [a, b]"]),
+        (GOOD.replace("name: Gluteus minimus", "name: ''"), ["2:7: 'name' is empty; fill it in or remove the key"]),
+        (GOOD.replace("sources: [moore-coa-8]\n", ""), ["1:1: missing required key 'sources'; add it"]),
+        (GOOD.replace("sources: [moore-coa-8]", "sources: []"),
+         ["17:10: 'sources' needs at least 1 item; add them or remove the key"]),
+        (GOOD.replace("sources: [moore-coa-8]", "sources: [wikipedia]"),
+         ["17:10: cite at least one textbook or atlas (e.g. moore-coa-8, gray-42, netter-7)"]),
+        (GOOD.replace("id: gluteus-minimus", "id: Gluteus_Minimus"),
+         ["1:5: 'id' 'Gluteus_Minimus' is not valid: use lower-case words joined by hyphens, e.g. 'gluteus-medius'"]),
+        (GOOD.replace("nerve: superior-gluteal", "nerve: superior-glutael"),
+         ["15:12: unknown nerve 'superior-glutael' (did you mean 'superior-gluteal'?)"]),
+        (GOOD.replace("region: lower-limb", "region: lower-leg"),
+         ["1:5: file is at lower-limb/gluteal/gluteus-minimus.yaml; by its id, region and group it belongs at "
+          "lower-leg/gluteal/gluteus-minimus.yaml; move it",
+          "3:9: unknown region 'lower-leg' (did you mean 'lower-limb'?)"]),
+        (GOOD.replace("group: gluteal", "group: glutael"),
+         ["1:5: file is at lower-limb/gluteal/gluteus-minimus.yaml; by its id, region and group it belongs at "
+          "lower-limb/glutael/gluteus-minimus.yaml; move it",
+          "4:8: unknown group 'glutael' in region 'lower-limb' (did you mean 'gluteal'?)"]),
+        (GOOD.replace("joint: hip", "joint: hips"), ["12:12: unknown joint 'hips' (did you mean 'hip'?)"]),
+        (GOOD.replace("movement: abduction", "movement: flexon"),
+         ["13:15: the hip has no movement 'flexon'; use one of: flexion, extension, abduction, "
+          "medial-rotation, lateral-rotation, stabilization",
+          "13:15: unknown movement 'flexon' (did you mean 'flexion'?)"]),
+        (GOOD.replace("roots: [L4, L5, S1]", "roots: [L4, L5, S1, S3]"),
+         ["16:12: root S3 is not among the Superior gluteal nerve's roots (L4, L5, S1); check the levels, "
+          "or the nerve's entry in the registry"]),
+        (GOOD.replace("roots: [L4, L5, S1]", "roots: [L4, X9]"),
+         ["16:17: 'roots' 'X9' is not valid: write a spinal segment such as C5, T1, L4 or S2"]),
+        (GOOD.replace("sites: [ilium]", "sites: [ilum]"),
+         ["7:11: unknown landmark 'ilum' (did you mean 'ilium'?)"]),
+        (GOOD.replace("name: Gluteus minimus", "name: Gluteus medius"),
+         ["2:7: name 'Gluteus medius' is already used by"]),
+        ("", ["1:1: file is empty; write the muscle's facts in it or delete it"]),
+        ("# only a comment\n", ["1:1: file is empty; write the muscle's facts in it or delete it"]),
+        (GOOD + "---\nid: other\n", ["18:1: file holds several YAML documents ('---'); keep one muscle per file"]),
+        (GOOD.replace("name: Gluteus minimus", "name: !!python/object/apply:os.system ['echo hacked']"),
+         ["2:7: YAML tag '!!python/object/apply:os.system' is not allowed; remove it"]),
+        (GOOD.replace("name: Gluteus minimus", "name: &n Gluteus minimus") + "aliases: [*n]\n",
+         ["2:7: anchors and aliases (& and *) are not allowed; write the value out"]),
+        (GOOD.replace("name: Gluteus minimus", "name: " + "x" * 5000),
+         ["2:7: value is 5,000 characters long, more than 4,000; shorten it"]),
+        (GOOD.replace("name: Gluteus minimus", "name: " + "x" * 100),
+         ["2:7: 'name' is 100 characters long, more than 80; shorten it"]),
+        ("[" * 30 + "]" * 30, ["1:22: nested more than 20 levels deep; flatten the structure"]),
+        (GOOD.replace("id: gluteus-minimus", "id: gluteus-medius"),
+         ["1:5: file is at lower-limb/gluteal/gluteus-minimus.yaml; by its id, region and group it belongs "
+          "at lower-limb/gluteal/gluteus-medius.yaml; move it",
+          "1:5: muscle id 'gluteus-medius' is already used by"]),
+    ],
+    ids=lambda v: v[:0] if isinstance(v, str) else None,
+)
+def test_each_mistake_gets_a_clear_message(mini: Path, text: str, expected: list[str]) -> None:
+    found = problems_in(mini, text)
+    assert len(found) == len(expected), found
+    for got, want in zip(found, expected, strict=True):
+        assert got.startswith(want), got
+
+
+def test_not_utf8(mini: Path) -> None:
+    assert problems_in(mini, GOOD.replace("minimus\nregion", "m\xednimus\nregion").encode("latin-1")) == [
+        "2:16: file is not valid UTF-8; save it with UTF-8 encoding"]
+
+
+def test_huge_file(mini: Path) -> None:
+    assert problems_in(mini, GOOD + "# " + "x" * 300_000 + "\n") == [
+        "1:1: file is 300,370 bytes, more than the 262,144 a fact file may have; split it or shorten it"]
+
+
+def test_duplicate_ids_across_files(mini: Path) -> None:
+    found = problems_in(mini, GOOD.replace("group: gluteal\n", ""), "lower-limb/gluteus-minimus.yaml")
+    assert found == ["1:5: muscle id 'gluteus-minimus' is already used by " + str(mini / MINIMUS)
+                     + "; ids must be unique",
+                     "2:7: name 'Gluteus minimus' is already used by " + str(mini / MINIMUS)
+                     + "; names must be unique"]
+
+
+def test_every_problem_reported_in_one_run(mini: Path) -> None:
+    (mini / MINIMUS).write_text(GOOD.replace("orig", "orgi").replace("joint: hip", "joint: hips"))
+    bad = mini / "lower-limb/gluteal/gluteus-medius.yaml"
+    bad.write_text(bad.read_text() + "name: twice\n")
+    code, lines = validate(mini)
+    assert code == 1
+    assert len(lines) == 5 and lines[-1].startswith("Error: 4 problems")
+    assert any("gluteus-medius.yaml:34:1: duplicate key 'name' (first at line 2)" in line for line in lines)
+    assert any("gluteus-minimus.yaml:12:12: unknown joint 'hips'" in line for line in lines)
+
+
+def test_build_writes_nothing_on_invalid_input(mini: Path, tmp_path: Path) -> None:
+    out = tmp_path / "deck.apkg"
+    runner = CliRunner()
+    assert runner.invoke(main, ["build", "--decks", str(mini), "-o", str(out)]).exit_code == 0
+    before = out.read_bytes()
+    (mini / MINIMUS).write_text(GOOD.replace("joint: hip", "joint: hips"))
+    result = runner.invoke(main, ["build", "--decks", str(mini), "-o", str(out)])
+    assert result.exit_code == 1
+    assert "unknown joint 'hips'" in result.stderr
+    assert out.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
