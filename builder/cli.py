@@ -150,3 +150,25 @@ def diff(old: Path, new: Path) -> None:
             click.echo(f"{label:<8} {key}")
     click.echo(f"{len(result.added)} added, {len(result.changed)} changed, "
                f"{len(result.removed)} removed, {result.unchanged} unchanged")
+
+
+@main.command()
+@filter_options
+@decks_option
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("dist/preview"), show_default=True, metavar="DIR",
+              help="The folder to write index.html into.")
+@click.option("--templates", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="A folder laid out like templates/ (default: the deck's own).")
+def preview(out_dir: Path, decks: Path | None, templates: Path | None, **filters: Any) -> None:
+    """Write an HTML gallery of the cards (front and back) as Anki shows them.
+
+    Open DIR/index.html in a browser: search by muscle name, alias or id, switch night mode.
+    Add ?q=WORDS or ?night=1 to its address to open it that way.
+    """
+    from .paths import default_templates
+    from .preview import write_preview
+
+    result = write_preview(decks or _default_decks(), templates or default_templates(), out_dir,
+                           _selection(filters))
+    click.echo(f"Wrote {result.index}: {result.cards} cards from {result.muscles} muscles")

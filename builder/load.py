@@ -29,7 +29,8 @@ from .yamlsafe import Document, read
 
 REGISTRY_DIR = "registry"
 REQUIRED_FACTS = ("origin", "insertion", "actions", "innervation")
-_KINDS = ("regions", "joints", "movements", "nerves", "sources", "landmarks", "removed")
+_KNOWN_IDS: list[str] = []  # ids of fact files that have other problems
+_KINDS = ("regions", "joints", "movements", "nerves", "sources", "landmarks", "removed", "myotomes")
 
 
 def load(decks: Path) -> Facts:
@@ -43,13 +44,14 @@ def load(decks: Path) -> Facts:
                               schema.REGISTRY_FILE, problems, refs)
     fact_files = sorted(p for p in decks.rglob("*.yaml")
                         if p.relative_to(decks).parts[0] != REGISTRY_DIR)
+    _KNOWN_IDS.clear()
     fact_docs = _read_all(fact_files, schema.FACT_FILE, problems, refs)
     if not fact_files and not problems:
         problems.append(Problem(shown(decks), 1, 1, "no fact files (*.yaml) found in this folder"))
     entries = _merge_registry(registry_docs, problems)
     _check_registry(entries, registry_docs, problems)
     muscle_ids = _check_muscles(decks, fact_docs, entries, problems)
-    _check_refs(refs, entries, muscle_ids, problems)
+    _check_refs(refs, entries, muscle_ids | set(_KNOWN_IDS), problems)
     if problems:
         raise ValidationError(problems)
     registry = _registry(entries)
@@ -80,6 +82,8 @@ def _read_all(paths: Iterable[Path], spec: schema.Record, problems: list[Problem
             docs.append((doc, path))  # a registry file's valid entries still count
         elif isinstance(doc.data, dict):
             _check_parts(doc, problems)  # say what is missing even when other keys are wrong
+            if isinstance(doc.data.get("id"), str):
+                _KNOWN_IDS.append(doc.data["id"])  # its id still resolves in other files
     return docs
 
 
@@ -135,11 +139,16 @@ def _registry(entries: Entries) -> Registry:
         joints={k: Joint(k, v["name"], tuple(v["movements"])) for k, v in values("joints").items()},
         movements=values("movements"),
         nerves={k: Nerve(k, v["name"], tuple(v.get("roots", ())), bool(v.get("cranial")),
-                         v.get("part_of")) for k, v in values("nerves").items()},
+                         v.get("part_of"),
+                         Cited(v["lesion"]["text"], tuple(v["lesion"]["sources"]), "lesion")
+                         if v.get("lesion") else None)
+                for k, v in values("nerves").items()},
         sources={k: Source(k, v["kind"], v["short"], v["citation"], v.get("url"))
                  for k, v in values("sources").items()},
         landmarks={k: v["name"] for k, v in values("landmarks").items()},
         removed=values("removed"),
+        myotomes={k: Myotome(k, v["joint"], v["movement"], tuple(v["muscles"]), tuple(v["sources"]))
+                  for k, v in values("myotomes").items()},
     )
 
 
@@ -197,7 +206,7 @@ def _check_path(decks: Path, path: Path, doc: Document, entries: Entries,
 
 def _check_parts(doc: Document, problems: list[Problem]) -> None:
     data = doc.data
-    parts = [p for p in data.get("parts") or [] if isinstance(p, dict)]
+    parts = _dicts(data.get("parts"))
     seen: set[str] = set()
     for i, part in enumerate(parts):
         part_id = part.get("id")
@@ -223,7 +232,8 @@ def _check_parts(doc: Document, problems: list[Problem]) -> None:
 def _check_facts(doc: Document, entries: Entries, problems: list[Problem]) -> None:
     data = doc.data
     places: list[tuple[tuple[Any, ...], dict[str, Any]]] = [((), data)]
-    places += [(("parts", i), p) for i, p in enumerate(data.get("parts") or []) if isinstance(p, dict)]
+    parts = data.get("parts") if isinstance(data.get("parts"), list) else []
+    places += [(("parts", i), p) for i, p in enumerate(parts) if isinstance(p, dict)]
     joints = {k: v for k, (v, _) in entries["joints"].items()}
     nerves = {k: v for k, (v, _) in entries["nerves"].items()}
     for at, place in places:

@@ -116,6 +116,7 @@ class Nerve:
     roots: tuple[str, ...] = ()
     cranial: bool = False
     part_of: str | None = None
+    lesion: Cited | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,17 @@ class Joint:
 
 
 @dataclass(frozen=True)
+class Myotome:
+    """A spinal segment, the movement that tests it, and its key muscles."""
+
+    root: str
+    joint: str
+    movement: str
+    muscles: tuple[str, ...]
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Registry:
     """Every id that fact files refer to."""
 
@@ -158,6 +170,7 @@ class Registry:
     sources: dict[str, Source]
     landmarks: dict[str, str]
     removed: dict[str, str]
+    myotomes: dict[str, Myotome] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

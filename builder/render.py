@@ -22,6 +22,11 @@ KINDS: dict[str, str] = {
     "blood-supply": "The arteries that supply a muscle",
     "clinical": "A muscle's clinical relevance",
     "reverse": "Name the muscle from its origin and insertion",
+    "nerve-muscles": "Which muscles a nerve supplies",
+    "action-muscles": "Which muscles produce a movement at a joint (prime movers first)",
+    "lesion": "What an injury of a nerve weakens, and the sign it shows",
+    "attachment-muscles": "Which muscles arise from, or insert on, a landmark",
+    "myotome": "The movement and key muscles that test a spinal segment",
 }
 
 
@@ -98,9 +103,12 @@ def _names(muscle: Muscle) -> str:
 # --- what cards each muscle gets --------------------------------------------------------------
 
 def plans(facts: Facts) -> Iterator[Plan]:
-    """The cards of the deck, muscle by muscle, kind by kind."""
+    """The cards of the deck: muscle by muscle, kind by kind; then the cards across muscles."""
+    from .relations import plans as relation_plans
+
     for muscle in facts.muscles:
         yield from _muscle_plans(muscle, facts)
+    yield from relation_plans(facts)
 
 
 def _muscle_plans(muscle: Muscle, facts: Facts) -> Iterator[Plan]:

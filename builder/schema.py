@@ -199,7 +199,17 @@ REGISTRY_FILE = Record(
             Key("roots", ListOf(Text(pattern=ROOT, max_len=4))),
             Key("cranial", Flag("A cranial nerve: no spinal roots.")),
             Key("part_of", Text("The nerve this is a division or branch of.", ref="nerve", max_len=80)),
+            Key("lesion", Record((
+                Key("text", Text("The sign or deficit an injury of this nerve shows.", max_len=600), True),
+                Key("sources", SOURCES, True),
+            ), "What an injury of the nerve shows, with its own sources.")),
         )), "Nerves with their root levels.")),
+        Key("myotomes", MapOf(Record((
+            Key("joint", Text(ref="joint", max_len=80), True),
+            Key("movement", Text(ref="movement", max_len=80), True),
+            Key("muscles", _ids("muscle", "The key muscles that test this segment."), True),
+            Key("sources", SOURCES, True),
+        )), "Spinal segments and the movement that tests each (myotomes).", key_pattern=ROOT)),
         Key("sources", MapOf(Record((
             Key("kind", Text(choices=SOURCE_KINDS), True),
             Key("short", Text("The label shown on cards.", max_len=60), True),

@@ -32,7 +32,7 @@ def revlog(col: object) -> int:
 def test_edit_updates_only_that_muscles_changed_notes(mini: Path, tmp_path: Path) -> None:
     v1 = released(mini, tmp_path)
     with collection(tmp_path / "col.anki2") as col:
-        assert len(import_apkg(col, v1).new) == 22
+        assert len(import_apkg(col, v1).new) == 31
         reviewed = review_all(col)
         before = {c: col.get_card(c).reps for c in col.find_cards("")}
         # a contributor fixes the long head's origin, and a new release is built
@@ -49,8 +49,8 @@ def test_edit_updates_only_that_muscles_changed_notes(mini: Path, tmp_path: Path
         assert "long head" in updated["origin"]["Front"]
         assert "Medial facet of the ischial tuberosity" in updated["origin"]["Back"]
         assert "medial facet of the ischial tuberosity" in updated["reverse"]["Front"]
-        assert len(log.duplicate) == 20
-        assert len(col.find_notes("")) == 22
+        assert len(log.duplicate) == 29
+        assert len(col.find_notes("")) == 31
         after = {c: col.get_card(c).reps for c in col.find_cards("")}
         assert after == before and sum(after.values()) == reviewed
         assert revlog(col) == reviewed
@@ -64,7 +64,7 @@ def test_rebuild_without_change_updates_nothing(mini: Path, tmp_path: Path) -> N
         import_apkg(col, v1)
         review_all(col)
         log = import_apkg(col, again)
-        assert (len(log.new), len(log.updated), len(log.duplicate)) == (0, 0, 22)
+        assert (len(log.new), len(log.updated), len(log.duplicate)) == (0, 0, 31)
 
 
 def test_subset_then_full_deck_keeps_history(mini: Path, tmp_path: Path) -> None:
@@ -74,11 +74,11 @@ def test_subset_then_full_deck_keeps_history(mini: Path, tmp_path: Path) -> None
     with collection(tmp_path / "col.anki2") as col:
         first = import_apkg(col, subset)
         reviewed = review_all(col)
-        assert reviewed == len(first.new) == 12
+        assert reviewed == len(first.new) == 17  # 12 muscle cards, 5 across muscles
         log = import_apkg(col, full)
-        assert len(log.new) == 22 - 12
-        assert len(log.updated) == 0 and len(log.duplicate) == 12
-        assert len(col.find_notes("")) == 22
+        assert len(log.new) == 31 - 17
+        assert len(log.updated) == 0 and len(log.duplicate) == 17
+        assert len(col.find_notes("")) == 31
         assert revlog(col) == reviewed
         assert sum(col.get_card(c).reps for c in col.find_cards("")) == reviewed
 

@@ -1,0 +1,145 @@
+"""Preview: the selected cards as one static HTML page, rendered exactly as Anki shows them.
+
+Each card's front and back are filled into the note type's own templates (templates/model/)
+and wrapped in `.card`, the class Anki gives a card's body, so templates/style.css applies
+unchanged. The page needs no network: the CSS and a small script are inline.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import OutputError
+from .load import load
+from .model import Card
+from .package import FIELDS, note_type
+from .render import KINDS, TemplateError
+from .select import Selection
+from .select import cards as select_cards
+
+PAGE = Path("preview") / "index.html"
+_FIELD = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+
+
+@dataclass(frozen=True)
+class PreviewResult:
+    """What a preview wrote."""
+
+    index: Path
+    cards: int
+    muscles: int
+
+
+def write_preview(decks: Path, templates: Path, out_dir: Path,
+                  selection: Selection | None = None) -> PreviewResult:
+    """Write `out_dir/index.html`, a gallery of the selected cards; write nothing if anything is wrong."""
+    from .render import render
+
+    facts = load(decks)
+    chosen = select_cards(facts, render(facts, templates), selection or Selection())
+    html = page(chosen, templates)
+    index = _write(html, out_dir, protected=(decks, templates))
+    return PreviewResult(index, len(chosen), len({m for c in chosen for m in c.muscles}))
+
+
+def page(cards: Sequence[Card], templates: Path) -> str:
+    """The gallery page (HTML) of these cards."""
+    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2 import TemplateError as JinjaError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    from markupsafe import Markup
+
+    tmpls, css = note_type(templates)
+    if "</style" in css.lower():
+        raise TemplateError("templates/style.css:1:1: the CSS contains '</style'; remove it")
+    entries = [_entry(card, tmpls[0]["qfmt"], tmpls[0]["afmt"]) for card in cards]
+    source = templates / PAGE
+    if not source.is_file():  # a templates folder from before the preview: use the deck's own page
+        from .paths import default_templates
+
+        source = default_templates() / PAGE
+    env = ImmutableSandboxedEnvironment(
+        loader=FileSystemLoader(str(source.parent)), autoescape=True, undefined=StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    kinds = Counter(c.kind for c in cards)
+    try:
+        return str(env.get_template(source.name).render(
+            css=Markup(css),
+            cards=entries,
+            total=len(entries),
+            muscles=len({m for c in cards for m in c.muscles}),
+            kinds=[(k, kinds[k]) for k in [*KINDS, *sorted(set(kinds) - set(KINDS))] if kinds[k]],
+        ))
+    except JinjaError as err:
+        line = getattr(err, "lineno", None) or 1
+        raise TemplateError(f"{source}:{line}:1: {err.message or err}; fix the template") from None
+
+
+def fill(template: str, fields: Mapping[str, str], name: str) -> str:
+    """An Anki card template with its {{Field}} references replaced (plain fields only)."""
+    def one(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key not in fields:
+            line = template.count("\n", 0, match.start()) + 1
+            raise TemplateError(f"templates/model/{name}:{line}:1: the preview can only show plain "
+                                f"fields ({', '.join(fields)}), not {{{{{key}}}}}")
+        return fields[key]
+
+    return _FIELD.sub(one, template)
+
+
+def _entry(card: Card, qfmt: str, afmt: str) -> dict[str, Any]:
+    from markupsafe import Markup
+
+    fields = dict(zip(FIELDS, (card.front, card.back, card.sources, card.muscle_names, card.kind)))
+    front = fill(qfmt, fields, "front.html")
+    back = fill(afmt, {**fields, "FrontSide": front}, "back.html")
+    names = card.muscle_names
+    return {
+        "key": card.key,
+        "kind": card.kind,
+        "names": names,
+        "muscles": " ".join(card.muscles),
+        "search": " ".join([names, *card.muscles]).lower(),
+        "front": Markup(front),  # already escaped by the card templates
+        "back": Markup(back),
+    }
+
+
+def _write(html: str, out_dir: Path, protected: Sequence[Path]) -> Path:
+    """Write out_dir/index.html atomically: a temporary file beside it, then a rename."""
+    resolved = out_dir.resolve()
+    for folder in protected:
+        base = folder.resolve()
+        if resolved == base or base in resolved.parents:
+            raise OutputError(f"{out_dir}: the preview would be written inside {folder}, "
+                              "the deck's own sources; choose another folder with -o")
+    try:
+        resolved.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"{out_dir}: cannot create this folder: {err.strerror}; "
+                          "choose another folder with -o") from None
+    index = out_dir / "index.html"
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=".index.html.", suffix=".tmp", dir=resolved)
+    except OSError as err:
+        raise OutputError(f"{out_dir}: cannot write in this folder: {err.strerror}; "
+                          "choose another folder with -o") from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as file:
+            file.write(html)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, resolved / "index.html")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return index

@@ -1,0 +1,105 @@
+"""Cards across muscles (nerve → muscles, action → muscles, lesions, attachments, myotomes)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from builder import lock
+from builder.build import build, relock
+from builder.load import load
+from builder.relations import MAX_ITEMS
+from builder.render import render
+from builder.select import Selection, cards
+from conftest import DECKS, TEMPLATES, collection, import_apkg, review_all
+from test_deck import visible
+
+T0, T1, T2 = 1_800_000_000, 1_800_100_000, 1_800_200_000
+
+
+def listed(back_html: str) -> list[str]:
+    """The muscle names of a list answer, without parts, qualifiers or badges."""
+    return [visible(re.sub(r"<span.*?</span>", "", li)).rstrip(":").strip()
+            for li in re.findall(r"<li>(.*?)</li>", back_html, re.S)]
+
+
+def test_real_deck_superior_gluteal_nerve_card(tmp_path: Path) -> None:
+    out = tmp_path / "deck.apkg"
+    build(DECKS, TEMPLATES, out, Selection(cards=("nerve-muscles", "action-muscles")))
+    with collection(tmp_path / "col.anki2") as col:
+        import_apkg(col, out)
+        nids = col.find_notes('"Kind:nerve-muscles" "Front:*superior gluteal nerve*"')
+        assert len(nids) == 1
+        note = col.get_note(nids[0])
+        assert sorted(listed(note["Back"])) == ["Gluteus medius", "Gluteus minimus", "Tensor fasciae latae"]
+        assert "muscle-deck::nerve::superior-gluteal" in note.tags
+        hip = [col.get_note(n) for n in col.find_notes('"Kind:action-muscles" "Front:Hip*abduction*"')]
+        assert hip and any("Gluteus medius" in listed(n["Back"]) for n in hip)
+        for nid in col.find_notes("Kind:*-muscles"):  # no list longer than one can recall
+            assert len(listed(col.get_note(nid)["Back"])) <= MAX_ITEMS
+
+
+def test_real_deck_has_lesion_and_myotome_cards() -> None:
+    facts = load(DECKS)
+    every = render(facts, TEMPLATES)
+    lesion = next(c for c in every if c.key == "nerve:superior-gluteal/lesion")
+    assert "Trendelenburg" in lesion.back and "Hip: abduction" in lesion.back
+    myotome = next(c for c in every if c.key == "root:L4/myotome")
+    assert "Ankle: dorsiflexion" in myotome.back and "Tibialis anterior" in myotome.back
+
+
+def test_subset_cards_state_the_full_answer(mini: Path) -> None:
+    facts = load(mini)
+    every = render(facts, TEMPLATES)
+    subset = cards(facts, every, Selection(muscles=("gluteus-minimus",)))
+    nerve = next(c for c in subset if c.kind == "nerve-muscles")
+    assert listed(nerve.back) == ["Gluteus medius", "Gluteus minimus"]
+    full = {c.key: lock.digest(c) for c in every}
+    assert all(full[c.key] == lock.digest(c) for c in subset)
+    assert {c.kind for c in subset} >= {"nerve-muscles", "action-muscles", "attachment-muscles"}
+
+
+def test_adding_a_muscle_updates_generated_cards_in_place(mini: Path, tmp_path: Path) -> None:
+    relock(mini, TEMPLATES, at=T0)
+    v1 = tmp_path / "v1.apkg"
+    build(mini, TEMPLATES, v1, Selection(), at=T1)
+    tfl = (mini / "lower-limb/gluteal/gluteus-minimus.yaml").read_text()
+    tfl = (tfl.replace("gluteus-minimus", "tensor-fasciae-latae").replace("Gluteus minimus", "Tensor fasciae latae")
+           .replace("External surface of the ilium between the anterior and inferior gluteal lines",
+                    "Anterior superior iliac spine and the iliac crest")
+           .replace("Anterior surface of the greater trochanter", "Iliotibial tract"))
+    (mini / "lower-limb/gluteal/tensor-fasciae-latae.yaml").write_text(tfl)
+    v2 = tmp_path / "v2.apkg"
+    build(mini, TEMPLATES, v2, Selection(), at=T2)
+    with collection(tmp_path / "col.anki2") as col:
+        import_apkg(col, v1)
+        reviewed = review_all(col)
+        log = import_apkg(col, v2)
+        updated = {col.get_note(n.id.nid)["Kind"] for n in log.updated}
+        assert updated == {"nerve-muscles", "action-muscles", "attachment-muscles"}
+        nid = col.find_notes('"Kind:nerve-muscles" "Front:*superior gluteal*"')[0]
+        assert listed(col.get_note(nid)["Back"]) == ["Gluteus medius", "Gluteus minimus", "Tensor fasciae latae"]
+        assert col.db.scalar("select count() from revlog") == reviewed
+        assert len(log.new) == 5  # the new muscle's own cards
+
+
+def test_long_lists_are_split_or_left_out(mini: Path) -> None:
+    template = (mini / "lower-limb/gluteal/gluteus-minimus.yaml").read_text()
+    for i in range(10):  # ten more hip abductors supplied by the superior gluteal nerve
+        group = "gluteal" if i < 5 else "posterior-thigh"
+        text = (template.replace("gluteus-minimus", f"abductor-{i}").replace("Gluteus minimus", f"Abductor {i}")
+                .replace("group: gluteal", f"group: {group}")
+                .replace("Anterior surface", f"Surface {i}").replace("between the anterior", f"at {i}"))
+        (mini / "lower-limb" / group / f"abductor-{i}.yaml").write_text(text)
+    facts = load(mini)
+    every = render(facts, TEMPLATES)
+    for card in every:
+        assert len(listed(card.back)) <= MAX_ITEMS, card.key
+    keys = {c.key for c in every}
+    # 12 abductors, one of them prime: the card asks for the prime movers only
+    assert "action:hip:abduction/action-muscles/prime" in keys
+    # 12 muscles of one nerve: split by group (7 gluteal, 5 posterior thigh)
+    assert {"nerve:superior-gluteal/nerve-muscles/group:gluteal",
+            "nerve:superior-gluteal/nerve-muscles/group:posterior-thigh"} <= keys
+    # 12 muscles arising from the ilium: too many to recall, left out
+    assert not any(k.startswith("landmark:ilium:origin") for k in keys)
