@@ -172,3 +172,62 @@ def preview(out_dir: Path, decks: Path | None, templates: Path | None, **filters
     result = write_preview(decks or _default_decks(), templates or default_templates(), out_dir,
                            _selection(filters))
     click.echo(f"Wrote {result.index}: {result.cards} cards from {result.muscles} muscles")
+
+
+@main.command()
+@filter_options
+@decks_option
+@click.option("--format", "fmt", type=click.Choice(["csv", "tsv", "markdown"]), required=True,
+              help="csv or tsv: a header row and one row per note (Front, Back, Sources, Muscle, Kind, "
+                   "Tags, GUID) for Anki's text import or other apps; markdown: a printable study sheet.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The file to write (default: standard output).")
+def export(fmt: str, output: Path | None, decks: Path | None, **filters: Any) -> None:
+    """Export the selected cards as CSV, TSV or a Markdown study sheet."""
+    from .export import export as run
+    from .paths import default_templates
+
+    text, count = run(decks or _default_decks(), default_templates(), fmt, _selection(filters), output)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        click.echo(f"Wrote {output}: {count} notes as {fmt}")
+
+
+@main.command()
+@decks_option
+def stats(decks: Path | None) -> None:
+    """Count muscles by region and group and cards by kind; list missing optional facts."""
+    from .paths import default_templates
+    from .stats import stats as run
+
+    click.echo(run(decks or _default_decks(), default_templates()), nl=False)
+
+
+@main.command(name="schema")
+@click.option("--check", is_flag=True, help="Only check that the committed schema files are current; exit 1 if not.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None, metavar="DIR",
+              help="The folder of the schema files (default: schema/ beside the deck's decks/ folder).")
+def schema_(check: bool, out_dir: Path | None) -> None:
+    """Write the JSON Schemas of fact and registry files (for editors) from the validator's rules."""
+    from .load import shown
+    from .scaffold import write_schemas
+
+    paths = write_schemas(out_dir or _default_decks().parent / "schema", check=check)
+    names = " and ".join(shown(p) for p in paths)
+    click.echo(f"{names} {'are current' if check else 'written'}")
+
+
+@main.command()
+@click.argument("muscle_id", metavar="ID")
+@click.option("--region", required=True, help="The region, e.g. lower-limb (decks/registry/regions.yaml).")
+@click.option("--group", default=None, help="The group within the region, e.g. gluteal.")
+@decks_option
+def new(muscle_id: str, region: str, group: str | None, decks: Path | None) -> None:
+    """Start a fact file for a new muscle: decks/REGION/GROUP/ID.yaml with every key commented."""
+    from .load import shown
+    from .scaffold import new as run
+
+    path = run(decks or _default_decks(), muscle_id, region, group)
+    click.echo(f"Wrote {shown(path)}. It does not validate yet: fill in the TODO values, then run "
+               "muscle-deck validate")

@@ -19,6 +19,7 @@ from .model import (
     Innervation,
     Joint,
     Muscle,
+    Myotome,
     Nerve,
     Part,
     Region,

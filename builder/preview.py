@@ -99,7 +99,7 @@ def fill(template: str, fields: Mapping[str, str], name: str) -> str:
 def _entry(card: Card, qfmt: str, afmt: str) -> dict[str, Any]:
     from markupsafe import Markup
 
-    fields = dict(zip(FIELDS, (card.front, card.back, card.sources, card.muscle_names, card.kind)))
+    fields = dict(zip(FIELDS, (card.front, card.back, card.sources, card.muscle_names, card.kind), strict=True))
     front = fill(qfmt, fields, "front.html")
     back = fill(afmt, {**fields, "FrontSide": front}, "back.html")
     names = card.muscle_names

@@ -52,12 +52,14 @@ def _units(muscle: Muscle, fact: str) -> Iterator[tuple[Part | None, object]]:
 
 
 def _supplied(facts: Facts) -> dict[str, list[Item]]:
+    """Nerve → the muscles it supplies, directly or through its divisions and branches."""
     by_nerve: dict[str, list[Item]] = {}
     for m in facts.muscles:
         for part, supply in _units(m, "innervation"):
             for i in supply:  # type: ignore[attr-defined]
-                by_nerve.setdefault(i.nerve, []).append(Item(m, part))
-    return by_nerve
+                for nerve in nerve_path(i.nerve, facts.registry).split("::"):
+                    by_nerve.setdefault(nerve, []).append(Item(m, part))
+    return {nerve: _merge(items) for nerve, items in by_nerve.items()}
 
 
 def _nerve_plans(facts: Facts) -> Iterator[Plan]:

@@ -54,7 +54,7 @@ def environment(templates: Path) -> Any:
 
     env = ImmutableSandboxedEnvironment(
         loader=FileSystemLoader(str(templates / "cards")),
-        autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, auto_reload=False,
     )
     env.filters["lower_first"] = lower_first
     return env

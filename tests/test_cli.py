@@ -12,7 +12,6 @@ from conftest import ROOT
 from builder.cli import main
 from builder.diff import notes
 
-
 PER_MUSCLE = {"origin", "insertion", "actions", "innervation", "blood-supply", "clinical", "reverse"}
 
 
@@ -39,7 +38,7 @@ def test_build_default_writes_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert apkg.is_file()
     count = len(notes(apkg))
     assert re.match(rf"Wrote dist/muscle-deck.apkg: {count} notes \({count} cards\) from \d+ muscles", out)
-    assert "by card kind: actions" in out
+    assert "by card kind: action-muscles" in out
 
 
 def test_build_output_and_decks(mini: Path, tmp_path: Path) -> None:
@@ -48,7 +47,7 @@ def test_build_output_and_decks(mini: Path, tmp_path: Path) -> None:
     assert code == 0
     assert out.is_file()
     assert "from 3 muscles" in stdout
-    assert len(notes(out)) == 31
+    assert len(notes(out)) == 32
 
 
 @pytest.mark.parametrize(
@@ -111,7 +110,8 @@ def test_filter_matching_nothing_is_an_error(mini: Path, tmp_path: Path, args: l
 def test_unknown_tag_lists_valid_tags(mini: Path, tmp_path: Path) -> None:
     code, _, err = run("build", "--decks", str(mini), "-o", str(tmp_path / "x.apkg"), "--tag", "nerve::ulnar")
     assert code == 1
-    assert err.startswith("Error: --tag 'nerve::ulnar' matches nothing; valid values: card, card::action-muscles, card::actions")
+    assert err.startswith("Error: --tag 'nerve::ulnar' matches nothing; valid values: card, "
+                          "card::action-muscles, card::actions")
 
 
 def test_list_muscles_and_filters(mini: Path) -> None:
@@ -160,7 +160,7 @@ def test_lock_and_check(mini: Path) -> None:
     code, _, err = run("lock", "--check", "--decks", str(mini))
     assert code == 1 and "notes are new or changed since the lock" in err
     code, out, _ = run("lock", "--decks", str(mini))
-    assert code == 0 and "32 notes new or changed" in out  # 31 notes and the note type
+    assert code == 0 and "33 notes new or changed" in out  # 32 notes and the note type
     code, out, _ = run("lock", "--check", "--decks", str(mini))
     assert (code, out) == (0, "notes.lock is current\n")
 
@@ -183,8 +183,8 @@ def test_diff(mini: Path, tmp_path: Path) -> None:
     changed = [line for line in lines if line.startswith("changed")]
     assert [c.split(" [")[0] for c in changed] == ["changed  Gluteus minimus / insertion",
                                                    "changed  Gluteus minimus / reverse"]
-    assert sum(line.startswith("removed") for line in lines) == 31 - 11
-    assert lines[-1] == "0 added, 2 changed, 20 removed, 9 unchanged"
+    assert sum(line.startswith("removed") for line in lines) == 32 - 11
+    assert lines[-1] == "0 added, 2 changed, 21 removed, 9 unchanged"
 
 
 def test_diff_rejects_a_non_package(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ def revlog(col: object) -> int:
 def test_edit_updates_only_that_muscles_changed_notes(mini: Path, tmp_path: Path) -> None:
     v1 = released(mini, tmp_path)
     with collection(tmp_path / "col.anki2") as col:
-        assert len(import_apkg(col, v1).new) == 31
+        assert len(import_apkg(col, v1).new) == 32
         reviewed = review_all(col)
         before = {c: col.get_card(c).reps for c in col.find_cards("")}
         # a contributor fixes the long head's origin, and a new release is built
@@ -49,8 +49,8 @@ def test_edit_updates_only_that_muscles_changed_notes(mini: Path, tmp_path: Path
         assert "long head" in updated["origin"]["Front"]
         assert "Medial facet of the ischial tuberosity" in updated["origin"]["Back"]
         assert "medial facet of the ischial tuberosity" in updated["reverse"]["Front"]
-        assert len(log.duplicate) == 29
-        assert len(col.find_notes("")) == 31
+        assert len(log.duplicate) == 30
+        assert len(col.find_notes("")) == 32
         after = {c: col.get_card(c).reps for c in col.find_cards("")}
         assert after == before and sum(after.values()) == reviewed
         assert revlog(col) == reviewed
@@ -64,7 +64,7 @@ def test_rebuild_without_change_updates_nothing(mini: Path, tmp_path: Path) -> N
         import_apkg(col, v1)
         review_all(col)
         log = import_apkg(col, again)
-        assert (len(log.new), len(log.updated), len(log.duplicate)) == (0, 0, 31)
+        assert (len(log.new), len(log.updated), len(log.duplicate)) == (0, 0, 32)
 
 
 def test_subset_then_full_deck_keeps_history(mini: Path, tmp_path: Path) -> None:
@@ -76,9 +76,9 @@ def test_subset_then_full_deck_keeps_history(mini: Path, tmp_path: Path) -> None
         reviewed = review_all(col)
         assert reviewed == len(first.new) == 17  # 12 muscle cards, 5 across muscles
         log = import_apkg(col, full)
-        assert len(log.new) == 31 - 17
+        assert len(log.new) == 32 - 17
         assert len(log.updated) == 0 and len(log.duplicate) == 17
-        assert len(col.find_notes("")) == 31
+        assert len(col.find_notes("")) == 32
         assert revlog(col) == reviewed
         assert sum(col.get_card(c).reps for c in col.find_cards("")) == reviewed
 

@@ -1,0 +1,341 @@
+"""`muscle-deck preview`, end to end: the gallery page as headless Chromium renders it.
+
+Chromium runs the page's script from a file: URL; --dump-dom shows the DOM after it ran and
+--screenshot the pixels. These tests need the `chromium` binary (Debian/Ubuntu:
+`apt-get install -y chromium`). In CI (CI=true; .ci/run installs Chromium) they fail without it;
+on a developer's machine without Chromium they are skipped with that instruction.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import zlib
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import ROOT, TEMPLATES
+
+from builder.cli import main
+from builder.errors import OutputError
+from builder.preview import write_preview
+from builder.select import Selection
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr"}
+
+
+# --- the browser ------------------------------------------------------------------------------
+
+def browser() -> str:
+    for name in BROWSERS:
+        found = shutil.which(name)
+        if found:
+            return found
+    message = ("headless Chromium is needed for the preview tests and was not found; install it "
+               "with `apt-get update && apt-get install -y chromium`")
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def chromium(page: Path, query: str, tmp_path: Path, *args: str) -> str:
+    """Open page?query in headless Chromium with these extra arguments; return its stdout."""
+    profile = tmp_path / "chromium-profile"
+    command = [browser(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               "--disable-extensions", "--no-first-run", "--no-default-browser-check",
+               "--hide-scrollbars", "--mute-audio", f"--user-data-dir={profile}",
+               "--virtual-time-budget=2000", *args, page.resolve().as_uri() + query]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as process:
+        try:
+            out, err = process.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            pytest.fail(f"Chromium did not finish within 120 s: {' '.join(command)}")
+    assert process.returncode == 0, f"Chromium failed ({process.returncode}): {err}"
+    return out
+
+
+# --- what the page shows ----------------------------------------------------------------------
+
+@dataclass
+class Entry:
+    """One card of the gallery, as the DOM shows it after the page's script ran."""
+
+    attrs: dict[str, str]
+    front: str = ""
+    back: str = ""
+    answer_rule: bool = False
+    sources: str = ""
+
+    @property
+    def hidden(self) -> bool:
+        return "hidden" in self.attrs
+
+    @property
+    def muscles(self) -> list[str]:
+        return self.attrs["data-muscles"].split()
+
+
+class Gallery(HTMLParser):
+    """The entries, faces and body of a dumped gallery page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.entries: list[Entry] = []
+        self.faces: list[set[str]] = []
+        self.body: dict[str, str] = {}
+        self.body_classes: set[str] = set()
+        self.none_hidden = False
+        self._depth = 0
+        self._in: dict[str, int] = {}  # what the parser is inside of, at which depth
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        classes = set(a.get("class", "").split())
+        if tag == "body":
+            self.body, self.body_classes = a, classes
+        if tag == "article" and "pv-entry" in classes:
+            self.entries.append(Entry(a))
+        if "pv-face" in classes:
+            self.faces.append(classes)
+        if a.get("id") == "pv-none":
+            self.none_hidden = "hidden" in a
+        if tag == "hr" and a.get("id") == "answer" and "back" in self._in:
+            self.entries[-1].answer_rule = True
+        if tag in VOID:
+            return
+        self._depth += 1
+        for name in ("pv-front", "pv-back", "md-sources"):
+            if name in classes:
+                self._in[name.removeprefix("pv-")] = self._depth
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in VOID:
+            return
+        self._in = {k: d for k, d in self._in.items() if d != self._depth}
+        self._depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if "front" in self._in:
+            self.entries[-1].front += data
+        if "back" in self._in:
+            self.entries[-1].back += data
+        if "md-sources" in self._in:
+            self.entries[-1].sources += data
+
+    def visible(self) -> list[Entry]:
+        return [e for e in self.entries if not e.hidden]
+
+
+def gallery(html: str) -> Gallery:
+    parsed = Gallery()
+    parsed.feed(html)
+    parsed.close()
+    for entry in parsed.entries:
+        entry.front, entry.back = " ".join(entry.front.split()), " ".join(entry.back.split())
+    assert parsed.entries, "the page shows no cards"
+    return parsed
+
+
+@pytest.fixture
+def page(mini: Path, tmp_path: Path) -> Path:
+    """The preview of the sample deck, built with the real templates."""
+    return write_preview(mini, TEMPLATES, tmp_path / "preview", Selection()).index
+
+
+# --- the page, in the browser -----------------------------------------------------------------
+
+def test_cards_show_front_and_back(page: Path, tmp_path: Path) -> None:
+    shown = gallery(chromium(page, "", tmp_path, "--dump-dom"))
+    assert shown.visible() == shown.entries  # no search: every card is shown
+    assert shown.body["data-shown"] == shown.body["data-total"] == str(len(shown.entries))
+    origin = [e for e in shown.entries if "Origin of the" in e.front and "gluteus medius" in e.front]
+    assert len(origin) == 1, [e.front for e in shown.entries]
+    card = origin[0]
+    assert card.attrs["data-key"] == "gluteus-medius/origin"
+    assert card.attrs["data-visible"] == "true"
+    # The back is the note type's back.html: the front, <hr id=answer>, the answer, the sources.
+    assert card.back.startswith(card.front)
+    assert "External surface of the ilium" in card.back
+    assert card.answer_rule
+    assert "Moore" in card.sources
+    # Every face is a .card, as Anki's card body is, so style.css applies unchanged.
+    assert len(shown.faces) == 2 * len(shown.entries)
+    assert all("card" in face for face in shown.faces)
+
+
+@pytest.mark.parametrize(("query", "wanted"), [
+    ("biceps", {"biceps-femoris"}),
+    ("BICEPS%20femoris", {"biceps-femoris"}),   # case-insensitive, every word must match
+    ("gluteus-minimus", {"gluteus-minimus"}),   # by id
+    ("medius", {"gluteus-medius"}),
+])
+def test_search_filters_cards(page: Path, tmp_path: Path, query: str, wanted: set[str]) -> None:
+    shown = gallery(chromium(page, f"?q={query}", tmp_path, "--dump-dom"))
+    visible = shown.visible()
+    assert visible, "the search hid every card"
+    for entry in shown.entries:
+        matches = bool(wanted & set(entry.muscles))
+        assert entry.hidden is not matches, entry.attrs
+        assert entry.attrs["data-visible"] == ("true" if matches else "false")
+    assert len(visible) < len(shown.entries)
+    assert shown.body["data-shown"] == str(len(visible))
+    assert shown.none_hidden
+
+
+def test_search_finds_aliases_and_says_when_nothing_matches(mini: Path, tmp_path: Path) -> None:
+    fact = mini / "lower-limb" / "gluteal" / "gluteus-medius.yaml"
+    fact.write_text(fact.read_text().replace("name: Gluteus medius\n",
+                                             "name: Gluteus medius\naliases: [Middle gluteal]\n"))
+    index = write_preview(mini, TEMPLATES, tmp_path / "preview", Selection()).index
+    shown = gallery(chromium(index, "?q=middle%20glut", tmp_path, "--dump-dom"))
+    assert {m for e in shown.visible() for m in e.muscles} >= {"gluteus-medius"}
+    assert all("gluteus-medius" in e.muscles for e in shown.visible())
+    nothing = gallery(chromium(index, "?q=deltoid", tmp_path, "--dump-dom"))
+    assert nothing.visible() == []
+    assert nothing.body["data-shown"] == "0"
+    assert not nothing.none_hidden  # "No card matches this search."
+
+
+@pytest.mark.parametrize("night", [True, False], ids=["night", "light"])
+def test_night_mode(page: Path, tmp_path: Path, night: bool) -> None:
+    query = "?night=1" if night else ""
+    shown = gallery(chromium(page, query, tmp_path, "--dump-dom"))
+    for classes in [shown.body_classes, *shown.faces]:
+        assert ("nightMode" in classes) is night, classes
+        assert ("night_mode" in classes) is night, classes
+    assert shown.body["data-night"] == ("1" if night else "0")
+
+    # The pixels: the cards are painted in style.css's card background of that mode.
+    light_bg, night_bg = card_backgrounds((TEMPLATES / "style.css").read_text())
+    assert luma(light_bg) > 180 and luma(night_bg) < 80
+    shot = tmp_path / "shot.png"
+    chromium(page, query, tmp_path, f"--screenshot={shot}", "--window-size=1000,1400")
+    width, rows = png_rows(shot.read_bytes(), limit=600)
+    pixels = [p for row in rows for p in row]
+    count = {colour: pixels.count(colour) for colour in (light_bg, night_bg)}
+    want, other = (night_bg, light_bg) if night else (light_bg, night_bg)
+    assert count[want] > len(pixels) // 10, count  # the card area is in this mode's colour
+    assert count[other] < len(pixels) // 1000, count  # (text may anti-alias to it)
+    # The left column, below the header, crosses the front faces.
+    assert want in [row[width // 4] for row in rows[150:]], "no card under the left column"
+
+
+# --- the command and the file -----------------------------------------------------------------
+
+def test_command_writes_the_page(mini: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    result = CliRunner().invoke(main, ["preview", "--decks", str(mini), "-o", str(out),
+                                       "--muscle", "gluteus-minimus", "--card", "origin",
+                                       "--card", "insertion"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"Wrote {out / 'index.html'}: 2 cards from 1 muscles\n"
+    html = (out / "index.html").read_text(encoding="utf-8")
+    keys = re.findall(r'data-key="([^"]+)"', html)
+    assert keys == ["gluteus-minimus/origin", "gluteus-minimus/insertion"]
+    assert (TEMPLATES / "style.css").read_text(encoding="utf-8") in html  # verbatim
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)  # nothing external
+    assert [p.name for p in out.iterdir()] == ["index.html"]  # no temporary file left
+
+
+def test_command_reports_bad_filters(mini: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["preview", "--decks", str(mini), "-o", str(tmp_path / "x"),
+                                       "--region", "head"])
+    assert result.exit_code == 1
+    assert "--region 'head' matches nothing" in result.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_page_is_reproducible_and_escapes_facts(mini: Path, tmp_path: Path) -> None:
+    first = write_preview(mini, TEMPLATES, tmp_path / "a", Selection()).index.read_bytes()
+    again = write_preview(mini, TEMPLATES, tmp_path / "a", Selection()).index.read_bytes()
+    assert first == again
+    fact = mini / "lower-limb" / "gluteal" / "gluteus-medius.yaml"
+    fact.write_text(fact.read_text().replace("name: Gluteus medius\n",
+                                             "name: Gluteus medius\naliases: ['<script>x</script>']\n"))
+    html = write_preview(mini, TEMPLATES, tmp_path / "b", Selection()).index.read_text()
+    assert "<script>x</script>" not in html
+    assert "&lt;script&gt;x&lt;/script&gt;" in html
+
+
+def test_refuses_to_write_into_the_sources(mini: Path) -> None:
+    with pytest.raises(OutputError, match="inside"):
+        write_preview(mini, TEMPLATES, mini / "preview", Selection())
+    with pytest.raises(OutputError, match="inside"):
+        write_preview(mini, TEMPLATES, TEMPLATES / "preview", Selection())
+    assert (ROOT / "templates" / "preview" / "index.html").read_text().startswith("{#")  # untouched
+
+
+# --- pixels, without Pillow -------------------------------------------------------------------
+
+def card_backgrounds(css: str) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """The .card background colours of style.css: (light, night)."""
+    light = re.search(r"(?m)^\.card\s*\{[^}]*background-color:\s*#([0-9a-fA-F]{6})", css)
+    night = re.search(r"\.nightMode\.card[^{]*\{[^}]*background-color:\s*#([0-9a-fA-F]{6})", css)
+    assert light and night, "style.css no longer sets the .card background of both modes"
+    return rgb(light.group(1)), rgb(night.group(1))
+
+
+def rgb(hex_colour: str) -> tuple[int, int, int]:
+    r, g, b = bytes.fromhex(hex_colour)
+    return r, g, b
+
+
+def luma(colour: tuple[int, int, int]) -> float:
+    r, g, b = colour
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def png_rows(data: bytes, limit: int) -> tuple[int, list[list[tuple[int, int, int]]]]:
+    """The width and the first `limit` rows of RGB pixels of an 8-bit RGB(A) PNG."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat = 8, b""
+    header = (0, 0, 0, 0, 0)
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", chunk)
+            header = (width, height, depth, colour, interlace)
+        elif kind == b"IDAT":
+            idat += chunk
+        pos += 12 + length
+    width, height, depth, colour, interlace = header
+    assert depth == 8 and colour in (2, 6) and interlace == 0, header
+    channels = 3 if colour == 2 else 4
+    stride = width * channels
+    raw = zlib.decompress(idat)
+    previous = bytearray(stride)
+    rows = []
+    for y in range(min(limit, height)):
+        start = y * (stride + 1)
+        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        for i in range(stride):
+            left = line[i - channels] if i >= channels else 0
+            up = previous[i]
+            if kind == 1:
+                line[i] = (line[i] + left) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + up) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (left + up) // 2) & 0xFF
+            elif kind == 4:
+                corner = previous[i - channels] if i >= channels else 0
+                p = left + up - corner
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
+                line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 0xFF
+        rows.append([(line[x], line[x + 1], line[x + 2]) for x in range(0, stride, channels)])
+        previous = line
+    return width, rows
