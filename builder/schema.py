@@ -275,9 +275,6 @@ def check(spec: Spec, value: Any, at: Path_, doc: Document,
 
 def _check_text(spec: Text, value: Any, at: Path_, doc: Document,
                 problems: list[Problem], refs: list[Ref], name: str) -> None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and not spec.ref \
-            and not spec.pattern and not spec.choices:
-        value = str(value)
     if not isinstance(value, str):
         problems.append(doc.problem(at, f"{name} must be text, not {_TYPE[type(value)]}"
                                         + ("; put it in quotes" if isinstance(value, (bool, int, float)) else "")))
