@@ -209,11 +209,16 @@ def stats(decks: Path | None) -> None:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None, metavar="DIR",
               help="The folder of the schema files (default: schema/ beside the deck's decks/ folder).")
 def schema_(check: bool, out_dir: Path | None) -> None:
-    """Write the JSON Schemas of fact and registry files (for editors) from the validator's rules."""
+    """Write the JSON Schemas of fact and registry files (for editors) from the validator's rules.
+
+    Without --out, also add the `# yaml-language-server: $schema=…` line to any file of decks/
+    that lacks it (with --check, report those files)."""
     from .load import shown
     from .scaffold import write_schemas
 
-    paths = write_schemas(out_dir or _default_decks().parent / "schema", check=check)
+    decks = _default_decks()
+    paths = write_schemas(out_dir or decks.parent / "schema", check=check,
+                          decks=None if out_dir else decks)
     names = " and ".join(shown(p) for p in paths)
     click.echo(f"{names} {'are current' if check else 'written'}")
 

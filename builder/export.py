@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 
-from .errors import OutputError
 from .model import Card, Facts
+from .output import write_text
 from .select import Selection
 
 FORMATS = ("csv", "tsv", "markdown")
@@ -29,7 +27,7 @@ def export(decks: Path, templates: Path, fmt: str, selection: Selection | None =
     chosen = select_cards(facts, render(facts, templates), selection or Selection())
     text = markdown(facts, chosen) if fmt == "markdown" else table(chosen, "\t" if fmt == "tsv" else ",")
     if output is not None:
-        write_atomic(output, text, protected=(decks, templates))
+        write_text(output, text, protected=(decks, templates))
     return text, len(chosen)
 
 
@@ -228,31 +226,3 @@ def _sources(html: str) -> list[tuple[str, str]]:
     parser.feed(html)
     parser.close()
     return parser.found
-
-
-# --- writing -------------------------------------------------------------------------------
-
-def write_atomic(output: Path, text: str, protected: Sequence[Path] = ()) -> None:
-    """Write a text file atomically: a temporary file beside it, then a rename."""
-    resolved = output.resolve()
-    for folder in protected:
-        base = folder.resolve()
-        if resolved == base or base in resolved.parents:
-            raise OutputError(f"{output}: the output would be written inside {folder}, the deck's "
-                              "own sources; choose another path with -o")
-    if resolved.is_dir():
-        raise OutputError(f"{output}: is a folder; give a file path such as {output}/muscle-deck.csv")
-    try:
-        resolved.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{resolved.name}.", suffix=".tmp", dir=resolved.parent)
-    except OSError as err:
-        raise OutputError(f"{output}: cannot write there: {err.strerror}") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, resolved)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .errors import LockError
 from .model import Card
+from .output import replacing
 
 LOCK_FILE = "notes.lock"
 MODEL_KEY = "@note-type"
@@ -137,6 +138,5 @@ def write(decks: Path, versions: dict[str, Version]) -> None:
     """Write the lock, sorted by key, atomically."""
     path = decks / LOCK_FILE
     lines = [f"{v.key}\t{v.guid}\t{v.digest}\t{v.mod}\n" for _, v in sorted(versions.items())]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(_HEADER + "".join(lines), encoding="utf-8")
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        tmp.write_text(_HEADER + "".join(lines), encoding="utf-8")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import tempfile
 import zipfile
@@ -13,8 +12,8 @@ from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
 
-from .errors import OutputError
 from .model import Card
+from .output import replacing, target
 
 # Fixed forever: Anki matches note types and decks by these ids.
 MODEL_ID = 1735689201
@@ -64,7 +63,7 @@ def write(notes: Sequence[Stamped], decks: dict[str, str], templates: Path, mode
     """Write the .apkg atomically: a temporary file beside `output`, then a rename."""
     import genanki
 
-    output = _check_output(output, protected)
+    output = target(output, protected, suffix=".apkg")
     tmpls, css = note_type(templates)
     model = genanki.Model(MODEL_ID, MODEL_NAME, fields=[{"name": f} for f in FIELDS],
                           templates=tmpls, css=css, sort_field_index=0)
@@ -81,15 +80,8 @@ def write(notes: Sequence[Stamped], decks: dict[str, str], templates: Path, mode
         by_deck[stamped.card.deck].add_note(note)
     by_deck[""].add_model(model)
     package = genanki.Package(list(by_deck.values()))
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with replacing(output) as tmp:
         _write_zip(package, model_mod, tmp)
-        os.replace(tmp, output)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _note_class() -> type:
@@ -121,23 +113,3 @@ def _write_zip(package: object, model_mod: int, path: Path) -> None:
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
                 archive.writestr(info, data)
-
-
-def _check_output(output: Path, protected: Sequence[Path]) -> Path:
-    resolved = output.resolve()
-    for folder in protected:
-        base = folder.resolve()
-        if resolved == base or base in resolved.parents:
-            raise OutputError(f"{output}: the output would be written inside {folder}, the deck's "
-                              "own sources; choose another path with -o")
-    if resolved.is_dir():
-        raise OutputError(f"{output}: is a folder; give a file path such as {output}/muscle-deck.apkg")
-    if resolved.suffix != ".apkg":
-        raise OutputError(f"{output}: an Anki package must end in .apkg; choose another path with -o")
-    try:
-        resolved.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise OutputError(f"{output}: cannot create its folder: {err.strerror}") from None
-    if not os.access(resolved.parent, os.W_OK):
-        raise OutputError(f"{output}: its folder is not writable; choose another path with -o")
-    return resolved

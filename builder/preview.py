@@ -7,18 +7,16 @@ unchanged. The page needs no network: the CSS and a small script are inline.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import OutputError
 from .load import load
 from .model import Card
+from .output import target, write_text
 from .package import FIELDS, note_type
 from .render import KINDS, TemplateError
 from .select import Selection
@@ -45,8 +43,9 @@ def write_preview(decks: Path, templates: Path, out_dir: Path,
     facts = load(decks)
     chosen = select_cards(facts, render(facts, templates), selection or Selection())
     html = page(chosen, templates)
-    index = _write(html, out_dir, protected=(decks, templates))
-    return PreviewResult(index, len(chosen), len({m for c in chosen for m in c.muscles}))
+    folder = target(out_dir, (decks, templates), folder=True)
+    write_text(folder / "index.html", html)
+    return PreviewResult(out_dir / "index.html", len(chosen), len({m for c in chosen for m in c.muscles}))
 
 
 def page(cards: Sequence[Card], templates: Path) -> str:
@@ -112,34 +111,3 @@ def _entry(card: Card, qfmt: str, afmt: str) -> dict[str, Any]:
         "front": Markup(front),  # already escaped by the card templates
         "back": Markup(back),
     }
-
-
-def _write(html: str, out_dir: Path, protected: Sequence[Path]) -> Path:
-    """Write out_dir/index.html atomically: a temporary file beside it, then a rename."""
-    resolved = out_dir.resolve()
-    for folder in protected:
-        base = folder.resolve()
-        if resolved == base or base in resolved.parents:
-            raise OutputError(f"{out_dir}: the preview would be written inside {folder}, "
-                              "the deck's own sources; choose another folder with -o")
-    try:
-        resolved.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise OutputError(f"{out_dir}: cannot create this folder: {err.strerror}; "
-                          "choose another folder with -o") from None
-    index = out_dir / "index.html"
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=".index.html.", suffix=".tmp", dir=resolved)
-    except OSError as err:
-        raise OutputError(f"{out_dir}: cannot write in this folder: {err.strerror}; "
-                          "choose another folder with -o") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as file:
-            file.write(html)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, resolved / "index.html")
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return index

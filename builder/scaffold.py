@@ -14,6 +14,7 @@ from pathlib import Path
 from . import schema
 from .errors import MuscleDeckError
 from .load import REGISTRY_DIR, REQUIRED_FACTS, shown
+from .output import replacing
 from .yamlsafe import read
 
 FACT_SCHEMA = "fact-file.schema.json"
@@ -36,10 +37,11 @@ def schema_texts() -> dict[str, str]:
             for name, spec in SCHEMA_FILES.items()}
 
 
-def write_schemas(folder: Path, check: bool = False) -> list[Path]:
+def write_schemas(folder: Path, check: bool = False, decks: Path | None = None) -> list[Path]:
     """Write the schema files into `folder`, or with `check` raise if they are not current.
 
-    Returns the files written (or, with `check`, checked)."""
+    With `decks`, also give every YAML file there the schema line its editor needs (with
+    `check`, report the files without one). Returns the schema files written (or checked)."""
     paths = []
     stale = []
     for name, text in schema_texts().items():
@@ -55,6 +57,12 @@ def write_schemas(folder: Path, check: bool = False) -> list[Path]:
                 stale.append(f"{shown(path)} differs from builder/schema.py")
         else:
             _write_if_changed(path, text)
+    if decks is not None:
+        lacking = [p for p in sorted(decks.rglob("*.yaml")) if not p.read_bytes().startswith(COMMENT.encode())]
+        if check:
+            stale += [f"{shown(p)} has no schema line" for p in lacking]
+        for path in [] if check else lacking:
+            add_schema_line(path, decks)
     if stale:
         raise ScaffoldError("; ".join(stale) + "; run `muscle-deck schema` and commit the result")
     return paths
@@ -68,9 +76,8 @@ def _write_if_changed(path: Path, text: str) -> None:
         pass
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        with replacing(path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
     except OSError as err:
         raise ScaffoldError(f"{shown(path)}: cannot write it: {err.strerror}") from None
 
@@ -85,22 +92,13 @@ def schema_line(yaml_file: Path, decks: Path) -> str:
 
 
 def add_schema_line(yaml_file: Path, decks: Path) -> bool:
-    """Put the schema line first in a YAML file, changing nothing else.
-
-    False when the file already has one, is empty, or changes while this runs (then it is left
-    as it is)."""
+    """Put the schema line first in a YAML file, changing nothing else; False if it has one."""
     raw = yaml_file.read_bytes()
-    if not raw or raw.startswith(COMMENT.encode()):
+    if raw.startswith(COMMENT.encode()):
         return False
-    stat = yaml_file.stat()
     newline = b"\r\n" if b"\r\n" in raw.split(b"\n", 1)[0] + b"\n" else b"\n"
-    tmp = yaml_file.with_name(f".{yaml_file.name}.tmp")
-    tmp.write_bytes(schema_line(yaml_file, decks).encode() + newline + raw)
-    os.chmod(tmp, stat.st_mode & 0o777)
-    if yaml_file.stat().st_mtime_ns != stat.st_mtime_ns:  # someone wrote it meanwhile: leave it
-        tmp.unlink()
-        return False
-    os.replace(tmp, yaml_file)
+    with replacing(yaml_file) as tmp:
+        tmp.write_bytes(schema_line(yaml_file, decks).encode() + newline + raw)
     return True
 
 

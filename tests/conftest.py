@@ -62,3 +62,10 @@ def review_all(col: object) -> int:
         card.start_timer()
         col.sched.answerCard(card, 3)  # type: ignore[attr-defined]
     return len(cids)
+
+
+def review_then_update(col: object, first: Path, second: Path) -> tuple[int, object]:
+    """Import `first`, review every card once, import `second`: (cards reviewed, second log)."""
+    import_apkg(col, first)
+    reviewed = review_all(col)
+    return reviewed, import_apkg(col, second)

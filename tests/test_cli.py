@@ -201,3 +201,17 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
         code, out, _ = run(name, "--help")
         assert code == 0 and out.startswith(f"Usage: main {name}") or out.startswith("Usage:")
         assert f"muscle-deck {name}" in readme, f"README does not mention `muscle-deck {name}`"
+
+
+def test_inside_a_checkout_commands_use_its_decks(mini: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from conftest import TEMPLATES
+
+    shutil.copytree(TEMPLATES, tmp_path / "templates")  # tmp_path now looks like a checkout
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run("validate")
+    assert (code, out) == (0, "OK: 3 muscles, 4 nerves, 2 sources\n")
+    code, out, _ = run("build")
+    assert code == 0 and "from 3 muscles" in out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import DECKS, TEMPLATES, collection, import_apkg, review_all
+from conftest import DECKS, TEMPLATES, collection, import_apkg, review_then_update
 from test_deck import visible
 
 from builder import lock
@@ -73,9 +73,7 @@ def test_adding_a_muscle_updates_generated_cards_in_place(mini: Path, tmp_path: 
     v2 = tmp_path / "v2.apkg"
     build(mini, TEMPLATES, v2, Selection(), at=T2)
     with collection(tmp_path / "col.anki2") as col:
-        import_apkg(col, v1)
-        reviewed = review_all(col)
-        log = import_apkg(col, v2)
+        reviewed, log = review_then_update(col, v1, v2)
         updated = {col.get_note(n.id.nid)["Kind"] for n in log.updated}
         assert updated == {"nerve-muscles", "action-muscles", "attachment-muscles"}
         nid = col.find_notes('"Kind:nerve-muscles" "Front:*superior gluteal*"')[0]

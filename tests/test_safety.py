@@ -87,5 +87,5 @@ def test_output_cannot_overwrite_sources(mini: Path, tmp_path: Path, target: str
 def test_output_must_be_an_apkg_file(mini: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["build", "--decks", str(mini), "-o", str(tmp_path / "x.yaml")])
     assert result.exit_code == 1
-    assert result.stderr.strip() == (f"Error: {tmp_path / 'x.yaml'}: an Anki package must end in .apkg; "
+    assert result.stderr.strip() == (f"Error: {tmp_path / 'x.yaml'}: the file must end in .apkg; "
                                      "choose another path with -o")

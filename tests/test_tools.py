@@ -440,3 +440,18 @@ def test_pre_commit_and_workflows() -> None:
     for text in (test, release):
         hosts = set(re.findall(r"https?://([^/\s\"']+)", text))
         assert hosts <= {"github.com"}, hosts
+
+
+def test_schema_command_adds_missing_schema_lines(mini: Path, tmp_path: Path) -> None:
+    from builder.scaffold import ScaffoldError, write_schemas
+
+    out = tmp_path / "schema"
+    write_schemas(out, decks=mini)  # gives every file of the sample deck its line
+    fact = mini / "lower-limb" / "gluteal" / "gluteus-minimus.yaml"
+    body = fact.read_text().split("\n", 1)[1]
+    fact.write_text(body)  # a contributor's new file, without the line
+    with pytest.raises(ScaffoldError, match="gluteus-minimus.yaml has no schema line"):
+        write_schemas(out, check=True, decks=mini)
+    write_schemas(out, decks=mini)
+    assert fact.read_text() == "# yaml-language-server: $schema=../../../schema/fact-file.schema.json\n" + body
+    write_schemas(out, check=True, decks=mini)

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATES, collection, import_apkg, review_all
+from conftest import TEMPLATES, collection, import_apkg, review_all, review_then_update
 
 from builder import lock
 from builder.build import build, lock_problems, relock
@@ -118,9 +118,7 @@ def test_renamed_muscle_keeps_its_guids(mini: Path, tmp_path: Path) -> None:
     v2 = tmp_path / "v2.apkg"
     build(mini, TEMPLATES, v2, Selection(), at=T2)
     with collection(tmp_path / "col.anki2") as col:
-        import_apkg(col, v1)
-        reviewed = review_all(col)
-        log = import_apkg(col, v2)
+        reviewed, log = review_then_update(col, v1, v2)
         # its five notes are updated in place (their muscle tag changed), none is new
         assert len(log.new) == 0 and len(log.updated) == 5
         assert revlog(col) == reviewed
