@@ -6,13 +6,21 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import lock
-from .load import load
+from . import cache, lock
 from .model import Card, Facts
 from .package import Stamped, note_type_digest, write
-from .render import render
 from .select import Selection
 from .select import cards as select_cards
+
+
+@dataclass(frozen=True)
+class Deck:
+    """The full deck: checked facts, every card, and each card's GUID and content digest by key."""
+
+    facts: Facts
+    cards: list[Card]
+    guids: dict[str, str]
+    digests: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -29,28 +37,43 @@ class BuildResult:
 def build(decks: Path, templates: Path, output: Path, selection: Selection | None = None,
           at: int | None = None) -> BuildResult:
     """Build an .apkg of the selected cards; write nothing if anything is wrong."""
-    facts = load(decks)
-    everything = render(facts, templates)
-    chosen = select_cards(facts, everything, selection or Selection())
+    full = deck(decks, templates)
+    chosen = select_cards(full.facts, full.cards, selection or Selection())
     versions = lock.read(decks)
     at = lock.now() if at is None else at
-    keyed = {c.key: lock.digest(c) for c in chosen}
+    keyed = {c.key: full.digests[c.key] for c in chosen}
     keyed[lock.MODEL_KEY] = note_type_digest(templates)
     mods, changed = lock.stamp(keyed, versions, at)
-    notes = [Stamped(c, lock.guid(c.key), mods[c.key]) for c in chosen]
-    names = {r.id: r.name for r in facts.registry.regions.values()}
+    notes = [Stamped(c, full.guids[c.key], mods[c.key]) for c in chosen]
+    names = {r.id: r.name for r in full.facts.registry.regions.values()}
     write(notes, names, templates, mods[lock.MODEL_KEY], output, protected=(decks, templates))
     return BuildResult(output, len(notes), len({m for c in chosen for m in c.muscles}),
                        dict(Counter(c.kind for c in chosen)), len(changed))
 
 
+def deck(decks: Path, templates: Path) -> Deck:
+    """Load, check and render the full deck (reused from the cache when no input changed)."""
+    name = "deck-" + cache.key(decks, templates)
+    cached = cache.get(name)
+    if isinstance(cached, Deck):
+        return cached
+    from .load import load
+    from .render import render
+
+    facts = load(decks)
+    cards = render(facts, templates)
+    result = Deck(facts, cards, {c.key: lock.guid(c.key) for c in cards},
+                  {c.key: lock.digest(c) for c in cards})
+    cache.put(name, result)
+    return result
+
+
 def full_deck(decks: Path, templates: Path) -> tuple[Facts, list[Card], dict[str, str]]:
     """The facts, every card, and every note's key → content digest (with the note type's)."""
-    facts = load(decks)
-    everything = render(facts, templates)
-    keyed = {c.key: lock.digest(c) for c in everything}
+    full = deck(decks, templates)
+    keyed = dict(full.digests)
     keyed[lock.MODEL_KEY] = note_type_digest(templates)
-    return facts, everything, keyed
+    return full.facts, full.cards, keyed
 
 
 def relock(decks: Path, templates: Path, at: int | None = None) -> tuple[int, int]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .model import Card, Facts
 from .output import write_text
+from .package import MODEL_NAME
 from .select import Selection
 
 FORMATS = ("csv", "tsv", "markdown")
@@ -19,12 +20,12 @@ COLUMNS = ("Front", "Back", "Sources", "Muscle", "Kind", "Tags", "GUID")
 def export(decks: Path, templates: Path, fmt: str, selection: Selection | None = None,
            output: Path | None = None) -> tuple[str, int]:
     """The selected cards in a format; written atomically to `output` when given. (text, notes)."""
-    from .load import load
-    from .render import render
+    from .build import deck
     from .select import cards as select_cards
 
-    facts = load(decks)
-    chosen = select_cards(facts, render(facts, templates), selection or Selection())
+    full = deck(decks, templates)
+    facts = full.facts
+    chosen = select_cards(facts, full.cards, selection or Selection())
     text = markdown(facts, chosen) if fmt == "markdown" else table(chosen, "\t" if fmt == "tsv" else ",")
     if output is not None:
         write_text(output, text, protected=(decks, templates))
@@ -34,12 +35,18 @@ def export(decks: Path, templates: Path, fmt: str, selection: Selection | None =
 # --- CSV and TSV ---------------------------------------------------------------------------
 
 def table(cards: Sequence[Card], delimiter: str) -> str:
-    """A header row, then one row per note; the card HTML kept as is (Anki imports HTML)."""
+    """Anki's text-import header lines, then one row per note; the card HTML kept as is.
+
+    The `#` lines tell Anki (2.1.55 and later) the separator, that fields are HTML, the note type,
+    and which columns hold the tags and the GUID, so an import updates the deck's own notes;
+    `#columns:` names the columns for other apps (which should skip lines starting with `#`)."""
     from .lock import guid
 
     out = io.StringIO()
+    out.write(f"#separator:{'tab' if delimiter == chr(9) else 'comma'}\n#html:true\n#notetype:{MODEL_NAME}\n"
+              f"#tags column:{COLUMNS.index('Tags') + 1}\n#guid column:{COLUMNS.index('GUID') + 1}\n"
+              f"#columns:{delimiter.join(COLUMNS)}\n")
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
-    writer.writerow(COLUMNS)
     for c in cards:
         writer.writerow((c.front, c.back, c.sources, c.muscle_names, c.kind, " ".join(c.tags), guid(c.key)))
     return out.getvalue()
@@ -64,6 +71,7 @@ def markdown(facts: Facts, cards: Sequence[Card]) -> str:
     regions = facts.registry.regions
     group_order = {(r.id, g): i for r in regions.values() for i, g in enumerate(r.groups)}
     references: dict[str, str] = {}
+    citations = {source.short: source.citation for source in facts.registry.sources.values()}
     lines = ["# Muscle anatomy", "",
              "Root levels in italics are the main segments (Moore). Full references are at the end.", ""]
     for region in regions.values():
@@ -79,11 +87,11 @@ def markdown(facts: Facts, cards: Sequence[Card]) -> str:
                 about.append("also " + ", ".join(muscle.aliases))
             if about:
                 lines += [f"*{_escape('; '.join(about))}*", ""]
-            lines += _cards(by_muscle[muscle.id], references)
+            lines += _cards(by_muscle[muscle.id], references, citations)
         if region.id in across:
-            lines += ["### Across muscles", ""] + _cards(across[region.id], references)
+            lines += ["### Across muscles", ""] + _cards(across[region.id], references, citations)
     if "" in across:
-        lines += ["## Across regions", ""] + _cards(across[""], references)
+        lines += ["## Across regions", ""] + _cards(across[""], references, citations)
     if references:
         lines += ["## References", ""]
         lines += [f"- **{_escape(short)}**: {_escape(citation)}" for short, citation in sorted(references.items())]
@@ -91,7 +99,7 @@ def markdown(facts: Facts, cards: Sequence[Card]) -> str:
     return "\n".join(lines)
 
 
-def _cards(cards: Sequence[Card], references: dict[str, str]) -> list[str]:
+def _cards(cards: Sequence[Card], references: dict[str, str], citations: dict[str, str]) -> list[str]:
     """'- question → answer' lines (more lines of the answer below it), then the sources."""
     lines: list[str] = []
     shorts: dict[str, None] = {}
@@ -100,9 +108,9 @@ def _cards(cards: Sequence[Card], references: dict[str, str]) -> list[str]:
         answer, *more = plain(card.back).splitlines() or [""]
         lines.append(f"- {question} → {answer}")
         lines += [f"  - {line}" for line in more]
-        for short, citation in _sources(card.sources):
+        for short in plain(card.sources).split(" · "):
             shorts[short] = None
-            references.setdefault(short, citation)
+            references.setdefault(short, citations.get(short, short))
     return lines + ["", f"Sources: {_escape('; '.join(shorts))}", ""]
 
 
@@ -195,34 +203,3 @@ def _escape(text: str) -> str:
     for char in "\\`*_[]<>#|":
         text = text.replace(char, "\\" + char)
     return text
-
-
-class _Sources(HTMLParser):
-    """(short label, full citation) of each source span in a card's Sources field."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.found: list[tuple[str, str]] = []
-        self.title: str | None = None
-        self.buffer = ""
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "span":
-            self.title, self.buffer = dict(attrs).get("title") or "", ""
-
-    def handle_data(self, data: str) -> None:
-        if self.title is not None:
-            self.buffer += data
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "span" and self.title is not None:
-            short = " ".join(self.buffer.split())
-            self.found.append((short, self.title or short))
-            self.title = None
-
-
-def _sources(html: str) -> list[tuple[str, str]]:
-    parser = _Sources()
-    parser.feed(html)
-    parser.close()
-    return parser.found

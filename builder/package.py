@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import sqlite3
 import tempfile
 import zipfile
@@ -108,8 +109,13 @@ def _write_zip(package: object, model_mod: int, path: Path) -> None:
         finally:
             conn.close()
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name, data in (("collection.anki2", db.read_bytes()), ("media", b"{}")):
-                info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+            for name, source in (("collection.anki2", db), ("media", None)):
+                info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)  # fixed times: same bytes every build
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
-                archive.writestr(info, data)
+                with archive.open(info, "w") as entry:
+                    if source is None:
+                        entry.write(b"{}")
+                    else:
+                        with source.open("rb") as f:
+                            shutil.copyfileobj(f, entry, 1 << 20)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .load import load
 from .model import Card
 from .output import target, write_text
 from .package import FIELDS, note_type
@@ -38,10 +37,10 @@ class PreviewResult:
 def write_preview(decks: Path, templates: Path, out_dir: Path,
                   selection: Selection | None = None) -> PreviewResult:
     """Write `out_dir/index.html`, a gallery of the selected cards; write nothing if anything is wrong."""
-    from .render import render
+    from .build import deck
 
-    facts = load(decks)
-    chosen = select_cards(facts, render(facts, templates), selection or Selection())
+    full = deck(decks, templates)
+    chosen = select_cards(full.facts, full.cards, selection or Selection())
     html = page(chosen, templates)
     folder = target(out_dir, (decks, templates), folder=True)
     write_text(folder / "index.html", html)

@@ -42,8 +42,9 @@ def cards(facts: Facts, all_cards: Iterable[Card], sel: Selection) -> list[Card]
     ids = {m.id for m in muscles(facts, sel)}
     _known("--card", sel.cards, set(KINDS))
     tags = [_tag(t) for t in sel.tags]
-    _known("--tag", tuple(t[len(TAG) + 2:] for t in tags),
-           {t[len(TAG) + 2:] for c in all_cards for t in _prefixes(c.tags)})
+    if tags:
+        _known("--tag", tuple(t[len(TAG) + 2:] for t in tags),
+               {t[len(TAG) + 2:] for c in all_cards for t in _prefixes(c.tags)})
     chosen = [c for c in all_cards
               if ids.intersection(c.muscles)
               and (not sel.cards or c.kind in sel.cards)

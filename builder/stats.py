@@ -14,11 +14,10 @@ OPTIONAL = ("blood_supply", "clinical", "aliases", "confusable", "notes", "descr
 
 def stats(decks: Path, templates: Path) -> str:
     """A plain-text report: muscles by region and group, cards by kind, missing optional facts."""
-    from .load import load
-    from .render import render
+    from .build import deck
 
-    facts = load(decks)
-    return report(facts, render(facts, templates))
+    full = deck(decks, templates)
+    return report(full.facts, full.cards)
 
 
 def report(facts: Facts, cards: list[Card]) -> str:

@@ -18,9 +18,15 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from .errors import Problem
 
 try:  # libyaml's parser is much faster; line and column marks are the same
-    from yaml import CSafeLoader as _Loader
+    from yaml import CBaseLoader as _Loader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import BaseLoader as _Loader  # type: ignore[assignment]
+# The base loader tags every plain scalar as text; _plain() resolves booleans, nulls and
+# numbers as YAML 1.1 (PyYAML's safe loader) does, without a regex per scalar.
+_BOOLS = {**dict.fromkeys("yes Yes YES true True TRUE on On ON".split(), True),
+          **dict.fromkeys("no No NO false False FALSE off Off OFF".split(), False)}
+_NULLS = {"", "~", "null", "Null", "NULL"}
+_RESOLVER = yaml.resolver.Resolver()
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_STRING = 4000
@@ -176,9 +182,24 @@ def _scalar(node: ScalarNode) -> Any:
         raise _Reject(
             node, f"value is {len(node.value):,} characters long, more than {MAX_STRING:,}; shorten it"
         )
+    if not node.style and node.tag == _STD + "str":  # plain (C parser: "", Python parser: None)
+        return _plain(node)
     if node.tag == _STD + "str" or node.tag == _STD + "timestamp":
         return node.value
     return _CONSTRUCT.yaml_constructors[node.tag](_CONSTRUCT, node)
+
+
+def _plain(node: ScalarNode) -> Any:
+    text = node.value
+    if text in _BOOLS:
+        return _BOOLS[text]
+    if text in _NULLS:
+        return None
+    if text[:1] in "0123456789+-.":
+        tag = _RESOLVER.resolve(ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+        if tag in (_STD + "int", _STD + "float"):
+            return _CONSTRUCT.yaml_constructors[tag](_CONSTRUCT, ScalarNode(tag, text))
+    return text
 
 
 def _short(tag: str) -> str:

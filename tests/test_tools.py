@@ -43,10 +43,20 @@ def build_notes(decks: Path, tmp_path: Path, *filters: str) -> dict[str, tuple[s
 
 # --- export --------------------------------------------------------------------------------
 
+def table_rows(text: str, delimiter: str = ",") -> list[list[str]]:
+    """The column names (from Anki's `#columns:` header), then the rows; other `#` lines skipped."""
+    lines = text.splitlines(keepends=True)
+    header = [line for line in lines if line.startswith("#")]
+    assert header[:2] == [f"#separator:{'tab' if delimiter == chr(9) else 'comma'}\n", "#html:true\n"]
+    columns = next(line for line in header if line.startswith("#columns:"))[len("#columns:"):].strip()
+    body = "".join(lines[len(header):])
+    return [columns.split(delimiter), *csv.reader(io.StringIO(body, newline=""), delimiter=delimiter)]
+
+
 def test_export_csv_round_trips_with_one_row_per_note(mini: Path, tmp_path: Path) -> None:
     code, out, err = run("export", "--format", "csv", "--decks", str(mini))
     assert code == 0, err
-    rows = list(csv.reader(io.StringIO(out, newline="")))
+    rows = table_rows(out)
     assert rows[0] == ["Front", "Back", "Sources", "Muscle", "Kind", "Tags", "GUID"]
     built = build_notes(mini, tmp_path)
     assert len(rows) - 1 == len(built)
@@ -62,8 +72,7 @@ def test_export_tsv_to_a_file(mini: Path, tmp_path: Path) -> None:
     assert code == 0, err
     built = build_notes(mini, tmp_path)
     assert out == f"Wrote {target}: {len(built)} notes as tsv\n"
-    with target.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.reader(handle, delimiter="\t"))
+    rows = table_rows(target.read_text(encoding="utf-8"), "\t")
     assert rows[0][-1] == "GUID" and len(rows) - 1 == len(built)
     assert {r[-1] for r in rows[1:]} == set(built)
     assert [p.name for p in target.parent.iterdir()] == ["cards.tsv"]  # no temporary file left
@@ -75,10 +84,26 @@ def test_export_overwrites_atomically(mini: Path, tmp_path: Path) -> None:
     code, _, _ = run("export", "--format", "csv", "-o", str(target), "--decks", str(mini),
                      "--muscle", "gluteus-minimus", "--card", "origin")
     assert code == 0
-    with target.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.reader(handle))
+    rows = table_rows(target.read_text(encoding="utf-8"))
     assert len(rows) == 2 and rows[1][3:5] == ["Gluteus minimus", "origin"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cards.csv", "decks"]
+
+
+def test_anki_text_import_of_the_csv_updates_the_decks_own_notes(mini: Path, tmp_path: Path) -> None:
+    from anki.collection import ImportCsvRequest
+    from conftest import collection, import_apkg
+
+    apkg, table = tmp_path / "deck.apkg", tmp_path / "cards.csv"
+    assert run("build", "--decks", str(mini), "-o", str(apkg))[0] == 0
+    assert run("export", "--format", "csv", "--decks", str(mini), "-o", str(table))[0] == 0
+    text = table.read_text(encoding="utf-8")
+    table.write_text(text.replace("Origin of the", "Origin (edited) of the", 1), encoding="utf-8")
+    with collection(tmp_path / "col.anki2") as col:
+        import_apkg(col, apkg)
+        metadata = col.get_csv_metadata(path=str(table), delimiter=None)
+        log = col.import_csv(ImportCsvRequest(path=str(table), metadata=metadata)).log
+        assert (len(log.new), len(log.updated), len(log.duplicate)) == (0, 1, len(notes(apkg)) - 1)
+        assert len(col.find_notes('"Front:*Origin (edited) of the*"')) == 1
 
 
 @pytest.mark.parametrize(
@@ -95,7 +120,8 @@ def test_export_filters_select_like_build(mini: Path, tmp_path: Path, args: list
                                           muscles: set[str] | None, kinds: set[str] | None) -> None:
     code, out, _ = run("export", "--format", "csv", "--decks", str(mini), *args)
     assert code == 0
-    rows = list(csv.DictReader(io.StringIO(out, newline="")))
+    columns, *table = table_rows(out)
+    rows = [dict(zip(columns, row, strict=True)) for row in table]
     assert {r["GUID"] for r in rows} == set(build_notes(mini, tmp_path, *args))
     if muscles is not None:
         assert {r["Muscle"] for r in rows if r["Kind"] in MUSCLE_KINDS} == muscles
