@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,14 +14,31 @@ from .select import Selection
 from .select import cards as select_cards
 
 
-@dataclass(frozen=True)
 class Deck:
-    """The full deck: checked facts, every card, and each card's GUID and content digest by key."""
+    """The full deck: checked facts, every card, and each card's GUID and content digest by key.
 
-    facts: Facts
-    cards: list[Card]
-    guids: dict[str, str]
-    digests: dict[str, str]
+    In the cache the facts stay pickled until something asks for them: a plain build of the
+    whole deck needs only the cards and the region names."""
+
+    def __init__(self, facts: Facts, cards: list[Card]) -> None:
+        self._facts: Facts | None = facts
+        self._pickled = b""
+        self.cards = cards
+        self.guids = {c.key: lock.guid(c.key) for c in cards}
+        self.digests = {c.key: lock.digest(c) for c in cards}
+        self.regions = {r.id: r.name for r in facts.registry.regions.values()}
+
+    @property
+    def facts(self) -> Facts:
+        if self._facts is None:
+            self._facts = pickle.loads(self._pickled)
+        return self._facts
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state["_pickled"] = self._pickled or pickle.dumps(self._facts, protocol=pickle.HIGHEST_PROTOCOL)
+        state["_facts"] = None
+        return state
 
 
 @dataclass(frozen=True)
@@ -38,15 +56,15 @@ def build(decks: Path, templates: Path, output: Path, selection: Selection | Non
           at: int | None = None) -> BuildResult:
     """Build an .apkg of the selected cards; write nothing if anything is wrong."""
     full = deck(decks, templates)
-    chosen = select_cards(full.facts, full.cards, selection or Selection())
+    selection = selection or Selection()
+    chosen = select_cards(full.facts if selection.by_muscle else None, full.cards, selection)
     versions = lock.read(decks)
     at = lock.now() if at is None else at
     keyed = {c.key: full.digests[c.key] for c in chosen}
     keyed[lock.MODEL_KEY] = note_type_digest(templates)
     mods, changed = lock.stamp(keyed, versions, at)
     notes = [Stamped(c, full.guids[c.key], mods[c.key]) for c in chosen]
-    names = {r.id: r.name for r in full.facts.registry.regions.values()}
-    write(notes, names, templates, mods[lock.MODEL_KEY], output, protected=(decks, templates))
+    write(notes, full.regions, templates, mods[lock.MODEL_KEY], output, protected=(decks, templates))
     return BuildResult(output, len(notes), len({m for c in chosen for m in c.muscles}),
                        dict(Counter(c.kind for c in chosen)), len(changed))
 
@@ -61,9 +79,7 @@ def deck(decks: Path, templates: Path) -> Deck:
     from .render import render
 
     facts = load(decks)
-    cards = render(facts, templates)
-    result = Deck(facts, cards, {c.key: lock.guid(c.key) for c in cards},
-                  {c.key: lock.digest(c) for c in cards})
+    result = Deck(facts, render(facts, templates))
     cache.put(name, result)
     return result
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -51,12 +52,22 @@ def _selection(kw: dict[str, Any]) -> Any:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="muscle-deck")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Build Anki decks of human muscle anatomy from cited YAML fact files.
 
     Filters (--region, --group, --muscle, --nerve, --card, --tag) may be repeated: a card is
     kept if it matches any value of each filter given (OR within a filter, AND across).
     """
+    if sys.stderr.isatty():  # progress bars for long steps, on a terminal only
+        from .progress import showing
+
+        ctx.with_resource(showing(_progress_bar))
+
+
+def _progress_bar(items: Any, label: str) -> Any:
+    with click.progressbar(items, label=label, file=sys.stderr) as bar:
+        yield from bar
 
 
 @main.command()

@@ -26,6 +26,7 @@ from .model import (
     Registry,
     Source,
 )
+from .progress import track
 from .yamlsafe import Document, read
 
 REGISTRY_DIR = "registry"
@@ -69,7 +70,7 @@ def shown(path: Path) -> str:
 def _read_all(paths: Iterable[Path], spec: schema.Record, problems: list[Problem],
               refs: list[schema.Ref]) -> list[tuple[Document, Path]]:
     docs = []
-    for path in paths:
+    for path in track(list(paths), "Checking fact files"):
         doc, found = read(path, shown(path))
         problems.extend(found)
         if doc is None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from .errors import MuscleDeckError
 from .model import Action, Card, Facts, Innervation, Muscle, Part, Registry
+from .progress import track
 
 TAG = "muscle-deck"
 _SPLIT = "<!--muscle-deck:split-->"
@@ -106,7 +107,7 @@ def plans(facts: Facts) -> Iterator[Plan]:
     """The cards of the deck: muscle by muscle, kind by kind; then the cards across muscles."""
     from .relations import plans as relation_plans
 
-    for muscle in facts.muscles:
+    for muscle in track(facts.muscles, "Rendering cards"):
         yield from _muscle_plans(muscle, facts)
     yield from relation_plans(facts)
 

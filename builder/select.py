@@ -21,6 +21,11 @@ class Selection:
     cards: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
 
+    @property
+    def by_muscle(self) -> bool:
+        """Whether a filter selects muscles (rather than card kinds or tags)."""
+        return bool(self.regions or self.groups or self.muscles or self.nerves)
+
 
 def muscles(facts: Facts, sel: Selection) -> list[Muscle]:
     """The muscles the muscle filters (region, group, muscle, nerve) select."""
@@ -36,10 +41,16 @@ def muscles(facts: Facts, sel: Selection) -> list[Muscle]:
     return chosen
 
 
-def cards(facts: Facts, all_cards: Iterable[Card], sel: Selection) -> list[Card]:
-    """The cards of the selected muscles that also match the card-kind and tag filters."""
+def cards(facts: Facts | None, all_cards: Iterable[Card], sel: Selection) -> list[Card]:
+    """The cards of the selected muscles that also match the card-kind and tag filters.
+
+    `facts` is needed only when the selection filters muscles (`sel.by_muscle`)."""
     all_cards = list(all_cards)
-    ids = {m.id for m in muscles(facts, sel)}
+    if sel.by_muscle:
+        assert facts is not None, "muscle filters need the facts"
+        ids = {m.id for m in muscles(facts, sel)}
+    else:
+        ids = {m for c in all_cards for m in c.muscles}
     _known("--card", sel.cards, set(KINDS))
     tags = [_tag(t) for t in sel.tags]
     if tags:

@@ -50,3 +50,20 @@ def test_cache_can_be_turned_off(mini: Path, tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv("MUSCLE_DECK_CACHE", "off")
     build(mini, TEMPLATES, tmp_path / "a.apkg", Selection())
     assert not (tmp_path / "xdg").exists()
+
+
+def test_long_steps_report_progress(mini: Path, tmp_path: Path) -> None:
+    from builder.progress import showing
+
+    seen: list[tuple[str, int]] = []
+
+    def reporter(items: object, label: str) -> object:
+        seen.append((label, len(items)))  # type: ignore[arg-type]
+        return items
+
+    with showing(reporter, minimum=1):
+        build(mini, TEMPLATES, tmp_path / "a.apkg", Selection())
+    assert seen == [("Checking fact files", 1), ("Checking fact files", 3), ("Rendering cards", 3)]
+    seen.clear()
+    build(mini, TEMPLATES, tmp_path / "b.apkg", Selection())  # no reporter installed: nothing shown
+    assert seen == []
