@@ -50,11 +50,21 @@ class TemplateError(MuscleDeckError):
 
 def environment(templates: Path) -> Any:
     """The Jinja environment: sandboxed, autoescaped, and strict about undefined values."""
-    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2 import FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+    from .cache import folder
+
+    where = folder()
+    compiled = None
+    if where is not None:  # compiled templates, keyed by their source: skips compiling next time
+        try:
+            (where / "templates").mkdir(parents=True, exist_ok=True)
+            compiled = FileSystemBytecodeCache(str(where / "templates"))
+        except OSError:
+            compiled = None
     env = ImmutableSandboxedEnvironment(
-        loader=FileSystemLoader(str(templates / "cards")),
+        loader=FileSystemLoader(str(templates / "cards")), bytecode_cache=compiled,
         autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, auto_reload=False,
     )
     env.filters["lower_first"] = lower_first
