@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from . import __version__
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class PathType(click.Path):
+    """click.Path giving a pathlib.Path; pathlib is imported only when a path is given (fast --help)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from pathlib import Path
+
+        return Path(str(super().convert(value, param, ctx)))
 
 
 def _default_decks() -> Path:
@@ -23,7 +34,7 @@ def _default_decks() -> Path:
 def decks_option(f: F) -> F:
     """--decks DIR: a folder laid out like decks/."""
     return click.option(
-        "--decks", "decks", type=click.Path(path_type=Path, file_okay=False), default=None,
+        "--decks", "decks", type=PathType(file_okay=False), default=None,
         help="A folder laid out like decks/ (default: the deck's own facts).")(f)
 
 
@@ -73,9 +84,9 @@ def _progress_bar(items: Any, label: str) -> Any:
 @main.command()
 @filter_options
 @decks_option
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
-              default=Path("dist/muscle-deck.apkg"), show_default=True, help="Where to write the .apkg.")
-@click.option("--templates", type=click.Path(path_type=Path, file_okay=False), default=None,
+@click.option("-o", "--output", type=PathType(dir_okay=False),
+              default="dist/muscle-deck.apkg", show_default=True, help="Where to write the .apkg.")
+@click.option("--templates", type=PathType(file_okay=False), default=None,
               help="A folder laid out like templates/ (default: the deck's own).")
 def build(output: Path, decks: Path | None, templates: Path | None, **filters: Any) -> None:
     """Build an Anki package (.apkg) of the whole deck or of a subset."""
@@ -148,8 +159,8 @@ def lock(decks: Path | None, check: bool) -> None:
 
 
 @main.command()
-@click.argument("old", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.argument("new", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("old", type=PathType(dir_okay=False, exists=True))
+@click.argument("new", type=PathType(dir_okay=False, exists=True))
 def diff(old: Path, new: Path) -> None:
     """List the notes added, changed and removed between two .apkg builds."""
     from .diff import diff as run
@@ -166,10 +177,10 @@ def diff(old: Path, new: Path) -> None:
 @main.command()
 @filter_options
 @decks_option
-@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path, file_okay=False),
-              default=Path("dist/preview"), show_default=True, metavar="DIR",
+@click.option("-o", "--output", "out_dir", type=PathType(file_okay=False),
+              default="dist/preview", show_default=True, metavar="DIR",
               help="The folder to write index.html into.")
-@click.option("--templates", type=click.Path(path_type=Path, file_okay=False), default=None,
+@click.option("--templates", type=PathType(file_okay=False), default=None,
               help="A folder laid out like templates/ (default: the deck's own).")
 def preview(out_dir: Path, decks: Path | None, templates: Path | None, **filters: Any) -> None:
     """Write an HTML gallery of the cards (front and back) as Anki shows them.
@@ -191,7 +202,7 @@ def preview(out_dir: Path, decks: Path | None, templates: Path | None, **filters
 @click.option("--format", "fmt", type=click.Choice(["csv", "tsv", "markdown"]), required=True,
               help="csv or tsv: a header row and one row per note (Front, Back, Sources, Muscle, Kind, "
                    "Tags, GUID) for Anki's text import or other apps; markdown: a printable study sheet.")
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+@click.option("-o", "--output", type=PathType(dir_okay=False), default=None,
               help="The file to write (default: standard output).")
 def export(fmt: str, output: Path | None, decks: Path | None, **filters: Any) -> None:
     """Export the selected cards as CSV, TSV or a Markdown study sheet."""
@@ -217,7 +228,7 @@ def stats(decks: Path | None) -> None:
 
 @main.command(name="schema")
 @click.option("--check", is_flag=True, help="Only check that the committed schema files are current; exit 1 if not.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None, metavar="DIR",
+@click.option("--out", "out_dir", type=PathType(file_okay=False), default=None, metavar="DIR",
               help="The folder of the schema files (default: schema/ beside the deck's decks/ folder).")
 def schema_(check: bool, out_dir: Path | None) -> None:
     """Write the JSON Schemas of fact and registry files (for editors) from the validator's rules.
