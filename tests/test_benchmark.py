@@ -1,0 +1,30 @@
+"""The benchmark compares like with like: its synthetic decks are valid decks, and its
+bare-genanki baseline writes the same notes a build writes (timings are not asserted here)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from builder.build import build
+from builder.diff import notes
+from builder.select import Selection
+from conftest import ROOT, TEMPLATES
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import run  # noqa: E402
+
+
+def test_synthetic_deck_and_baseline_write_the_same_notes(tmp_path: Path) -> None:
+    decks = run.synthetic(130, tmp_path)
+    ours, baseline = tmp_path / "ours.apkg", tmp_path / "baseline.apkg"
+    result = build(decks, TEMPLATES, ours, Selection())
+    assert result.muscles == 130
+    count = run.notes_json(decks, tmp_path / "notes.json")
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "baseline.py"), str(tmp_path / "notes.json"),
+                    str(baseline)], check=True)
+    mine, theirs = notes(ours), notes(baseline)
+    assert count == result.notes == len(theirs)
+    assert {g: v[1] for g, v in mine.items()} == {g: v[1] for g, v in theirs.items()}
