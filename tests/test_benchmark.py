@@ -7,10 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import ROOT, TEMPLATES
+
 from builder.build import build
 from builder.diff import notes
 from builder.select import Selection
-from conftest import ROOT, TEMPLATES
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
