@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import pickle
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,12 +23,13 @@ class Deck:
     In the cache the facts stay pickled until something asks for them: a plain build of the
     whole deck needs only the cards and the region names."""
 
-    def __init__(self, facts: Facts, cards: list[Card]) -> None:
+    def __init__(self, facts: Facts, cards: list[tuple[Card, str, str]]) -> None:
+        """`cards`: each card with its GUID and content digest."""
         self._facts: Facts | None = facts
         self._pickled = b""
-        self.cards = cards
-        self.guids = {c.key: lock.guid(c.key) for c in cards}
-        self.digests = {c.key: lock.digest(c) for c in cards}
+        self.cards = [card for card, _, _ in cards]
+        self.guids = {card.key: guid for card, guid, _ in cards}
+        self.digests = {card.key: digest for card, _, digest in cards}
         self.regions = {r.id: r.name for r in facts.registry.regions.values()}
 
     @property
@@ -39,6 +43,22 @@ class Deck:
         state["_pickled"] = self._pickled or pickle.dumps(self._facts, protocol=pickle.HIGHEST_PROTOCOL)
         state["_facts"] = None
         return state
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Cyclic garbage collection off while a build runs.
+
+    A build makes millions of small objects that live until it ends and form no cycles worth
+    collecting; the collector's passes over them cost about a third of a large build's time
+    and free nothing (peak memory is the same with it off)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 @dataclass(frozen=True)
@@ -55,6 +75,12 @@ class BuildResult:
 def build(decks: Path, templates: Path, output: Path, selection: Selection | None = None,
           at: int | None = None) -> BuildResult:
     """Build an .apkg of the selected cards; write nothing if anything is wrong."""
+    with gc_paused():
+        return _build(decks, templates, output, selection, at)
+
+
+def _build(decks: Path, templates: Path, output: Path, selection: Selection | None,
+           at: int | None) -> BuildResult:
     full = deck(decks, templates)
     selection = selection or Selection()
     chosen = select_cards(full.facts if selection.by_muscle else None, full.cards, selection)
@@ -76,11 +102,12 @@ def deck(decks: Path, templates: Path) -> Deck:
     if isinstance(cached, Deck):
         return cached
     from .load import load
-    from .render import render
+    from .render import rendered
 
-    facts = load(decks)
-    result = Deck(facts, render(facts, templates))
-    cache.put(name, result)
+    with gc_paused():
+        facts = load(decks)
+        result = Deck(facts, rendered(facts, templates))
+        cache.put(name, result)
     return result
 
 

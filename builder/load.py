@@ -67,26 +67,46 @@ def shown(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
-def _read_all(paths: Iterable[Path], spec: schema.Record, problems: list[Problem],
+# Fact files per process below which reading stays in one process.
+MIN_PART = 400
+
+
+def _read_all(paths: list[Path], spec: schema.Record, problems: list[Problem],
               refs: list[schema.Ref]) -> list[tuple[Document, Path]]:
+    from .parallel import in_parts
+
     docs = []
-    for path in track(list(paths), "Checking fact files"):
-        doc, found = read(path, shown(path))
+    for doc, path, found, found_refs, keep, known_id in in_parts(
+            lambda part: [_read_one(p, spec) for p in track(part, "Checking fact files")], paths, MIN_PART):
         problems.extend(found)
-        if doc is None:
-            continue
-        found = []
-        schema.check(spec, doc.data, (), doc, found, refs)
-        problems.extend(found)
-        if not found:
+        refs.extend(found_refs)
+        if keep and doc is not None:
             docs.append((doc, path))
-        elif spec is schema.REGISTRY_FILE and isinstance(doc.data, dict):
-            docs.append((doc, path))  # a registry file's valid entries still count
-        elif isinstance(doc.data, dict):
-            _check_parts(doc, problems)  # say what is missing even when other keys are wrong
-            if isinstance(doc.data.get("id"), str):
-                _KNOWN_IDS.append(doc.data["id"])  # its id still resolves in other files
+        if known_id is not None:
+            _KNOWN_IDS.append(known_id)
     return docs
+
+
+def _read_one(path: Path, spec: schema.Record) -> tuple[Document | None, Path, list[Problem],
+                                                        list[schema.Ref], bool, str | None]:
+    """One file read and checked: (document, path, problems, references, keep it, id known)."""
+    doc, problems = read(path, shown(path))
+    refs: list[schema.Ref] = []
+    if doc is None:
+        return None, path, problems, refs, False, None
+    found: list[Problem] = []
+    schema.check(spec, doc.data, (), doc, found, refs)
+    problems.extend(found)
+    if not found:
+        return doc, path, problems, refs, True, None
+    if spec is schema.REGISTRY_FILE and isinstance(doc.data, dict):
+        return doc, path, problems, refs, True, None  # a registry file's valid entries still count
+    known_id = None
+    if isinstance(doc.data, dict):
+        _check_parts(doc, problems)  # say what is missing even when other keys are wrong
+        if isinstance(doc.data.get("id"), str):
+            known_id = doc.data["id"]  # its id still resolves in other files
+    return doc, path, problems, refs, False, known_id
 
 
 # --- registry ------------------------------------------------------------------------------

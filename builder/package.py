@@ -8,7 +8,7 @@ import shutil
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
@@ -25,6 +25,8 @@ TOP_DECK = "Muscle anatomy"
 # this list is pinned by a test and never changes (see README, "Updating").
 FIELDS = ("Front", "Back", "Sources", "Muscle", "Kind")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+# zlib level 1: twice as fast as the default 6 on card HTML, for a package about a quarter larger.
+_LEVEL = 1
 
 
 def deck_id(region: str) -> int:
@@ -68,43 +70,57 @@ def write(notes: Sequence[Stamped], decks: dict[str, str], templates: Path, mode
     tmpls, css = note_type(templates)
     model = genanki.Model(MODEL_ID, MODEL_NAME, fields=[{"name": f} for f in FIELDS],
                           templates=tmpls, css=css, sort_field_index=0)
-    note_class = _note_class()
-    by_deck: dict[str, genanki.Deck] = {"": genanki.Deck(TOP_DECK_ID, TOP_DECK)}
+    by_deck: dict[str, list[Stamped]] = {"": []}
     for region in sorted({n.card.deck for n in notes} - {""}):
-        by_deck[region] = genanki.Deck(deck_id(region), f"{TOP_DECK}::{decks[region]}")
+        by_deck[region] = []
     for stamped in notes:
-        note = note_class(model=model, fields=[stamped.card.front, stamped.card.back,
-                                          stamped.card.sources, stamped.card.muscle_names,
-                                          stamped.card.kind],
-                     tags=list(stamped.card.tags), guid=stamped.guid)
-        note.mod = stamped.mod
-        by_deck[stamped.card.deck].add_note(note)
-    by_deck[""].add_model(model)
-    package = genanki.Package(list(by_deck.values()))
+        by_deck[stamped.card.deck].append(stamped)
+    decks_ = []
+    for region, members in by_deck.items():
+        deck = genanki.Deck(deck_id(region), f"{TOP_DECK}::{decks[region]}" if region else TOP_DECK)
+        if members or not region:
+            deck.add_model(model)
+        decks_.append((deck, members))
     with replacing(output) as tmp:
-        _write_zip(package, model_mod, tmp)
+        _write_zip(genanki.Package([d for d, _ in decks_]), model, decks_, model_mod, tmp)
 
 
-def _note_class() -> type:
-    import genanki
+def _rows(model: object, decks: list[tuple[object, list[Stamped]]],
+          ids: Iterator[int]) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """The notes and cards tables' rows, exactly as genanki's Note.write_to_db makes them
+    (same ids, same order), built in one pass so they can be inserted with executemany."""
+    required = model._req  # type: ignore[attr-defined]  # [card ord, 'any'|'all', [field ords]]
+    mid = MODEL_ID
+    notes: list[tuple[object, ...]] = []
+    cards: list[tuple[object, ...]] = []
+    for deck, members in decks:
+        did = deck.deck_id  # type: ignore[attr-defined]
+        for stamped in members:
+            card = stamped.card
+            fields = (card.front, card.back, card.sources, card.muscle_names, card.kind)
+            nid = next(ids)
+            mod = stamped.mod
+            notes.append((nid, stamped.guid, mid, mod, -1, " " + " ".join(card.tags) + " ",
+                          "\x1f".join(fields), card.front, 0, 0, ""))
+            for ord_, how, field_ords in required:
+                if (all if how == "all" else any)(fields[i] for i in field_ords):
+                    cards.append((next(ids), nid, did, ord_, mod, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ""))
+    return notes, cards
 
-    class Note(genanki.Note):  # type: ignore[misc]
-        """A genanki note written with its own modification time instead of the build's."""
 
-        mod = 0
-
-        def write_to_db(self, cursor, timestamp, deck_id, id_gen):  # type: ignore[no-untyped-def]
-            super().write_to_db(cursor, self.mod, deck_id, id_gen)
-
-    return Note
-
-
-def _write_zip(package: object, model_mod: int, path: Path) -> None:
+def _write_zip(package: object, model: object, decks: list[tuple[object, list[Stamped]]], model_mod: int,
+               path: Path) -> None:
+    ids = count(model_mod * 1000)
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "collection.anki2"
         conn = sqlite3.connect(db)
         try:
-            package.write_to_db(conn.cursor(), model_mod, count(model_mod * 1000))  # type: ignore[attr-defined]
+            conn.execute("PRAGMA journal_mode = OFF")  # a scratch file: no rollback journal to write
+            cursor = conn.cursor()
+            package.write_to_db(cursor, model_mod, ids)  # type: ignore[attr-defined]  # schema, decks, note type
+            notes, cards = _rows(model, decks, ids)
+            cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", notes)
+            cursor.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards)
             conn.commit()
         finally:
             conn.close()
@@ -112,6 +128,7 @@ def _write_zip(package: object, model_mod: int, path: Path) -> None:
             for name, source in (("collection.anki2", db), ("media", None)):
                 info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)  # fixed times: same bytes every build
                 info.compress_type = zipfile.ZIP_DEFLATED
+                setattr(info, "compress_level" if hasattr(info, "compress_level") else "_compresslevel", _LEVEL)
                 info.external_attr = 0o644 << 16
                 with archive.open(info, "w") as entry:
                     if source is None:

@@ -33,3 +33,8 @@ def showing(reporter: Reporter, minimum: int = 500) -> Iterator[None]:
         yield
     finally:
         _state.update(before)
+
+
+def silence() -> None:
+    """Show nothing from here on (a worker process leaves progress to its parent)."""
+    _state.update(reporter=None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,6 @@ class TemplateError(MuscleDeckError):
 def environment(templates: Path) -> Any:
     """The Jinja environment: sandboxed, autoescaped, and strict about undefined values."""
     from jinja2 import FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     from .cache import folder
 
@@ -63,12 +62,45 @@ def environment(templates: Path) -> Any:
             compiled = FileSystemBytecodeCache(str(where / "templates"))
         except OSError:
             compiled = None
-    env = ImmutableSandboxedEnvironment(
+    env = _sandbox()(
         loader=FileSystemLoader(str(templates / "cards")), bytecode_cache=compiled,
         autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, auto_reload=False,
+        cache_size=-1,  # keep every template: a plain dict, no LRU bookkeeping on each lookup
     )
     env.filters["lower_first"] = lower_first
     return env
+
+
+def _sandbox() -> Any:
+    """Jinja's immutable sandbox, with its per-access checks made cheap for card data.
+
+    The sandbox decides whether an attribute is safe from the object's type and the attribute's
+    name only, so each decision is remembered per (type, name). A card's context is plain dicts:
+    `s.short` on a dict that has no attribute `short` is `s['short']` in Jinja, looked up here
+    without raising and catching AttributeError first."""
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    dict_attributes = frozenset(dir(dict))
+
+    class Sandbox(ImmutableSandboxedEnvironment):
+        _safe: dict[tuple[type, str], bool] = {}
+
+        def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+            key = (type(obj), attr)
+            known = self._safe.get(key)
+            if known is None:
+                known = self._safe[key] = bool(super().is_safe_attribute(obj, attr, value))
+            return known
+
+        def getattr(self, obj: Any, attribute: str) -> Any:
+            if type(obj) is dict and attribute not in dict_attributes:
+                try:
+                    return obj[attribute]
+                except KeyError:
+                    return self.undefined(obj=obj, name=attribute)
+            return super().getattr(obj, attribute)
+
+    return Sandbox
 
 
 def lower_first(text: str) -> str:
@@ -76,35 +108,77 @@ def lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text[1:2].islower() or len(text) < 2 else text
 
 
+# Muscles per process below which rendering stays in one process (forking costs a few ms).
+MIN_PART = 400
+
+
 def render(facts: Facts, templates: Path) -> list[Card]:
     """Every card of the full deck, in a stable order."""
-    from jinja2 import TemplateError as JinjaError
+    return [card for card, _, _ in rendered(facts, templates)]
 
-    env = environment(templates)
-    compiled: dict[str, Any] = {}
-    cards = []
-    for plan in plans(facts):
+
+def rendered(facts: Facts, templates: Path) -> list[tuple[Card, str, str]]:
+    """Every card of the full deck in a stable order, each with its GUID and content digest."""
+    from .lock import digest, guid
+    from .parallel import in_parts
+    from .relations import plans as relation_plans
+
+    renderer = Renderer(templates)
+
+    def with_ids(cards: Iterable[Card]) -> list[tuple[Card, str, str]]:
+        return [(card, guid(card.key), digest(card)) for card in cards]
+
+    def part(muscles: Sequence[Muscle]) -> list[tuple[Card, str, str]]:
+        return with_ids(renderer.card(plan) for muscle in track(muscles, "Rendering cards")
+                        for plan in _muscle_plans(muscle, facts))
+
+    cards = in_parts(part, facts.muscles, MIN_PART)
+    cards.extend(with_ids(renderer.card(plan) for plan in relation_plans(facts)))
+    return cards
+
+
+class Renderer:
+    """Plans → cards, each kind through its template, every template compiled once up front
+    (so that worker processes share them)."""
+
+    def __init__(self, templates: Path) -> None:
+        from jinja2 import TemplateError as JinjaError
+
+        self._error = JinjaError
+        env = environment(templates)
+        self.compiled: dict[str, Any] = {}
+        for kind in KINDS:
+            if (templates / "cards" / f"{kind}.html").is_file():
+                try:
+                    self.compiled[kind] = env.get_template(f"{kind}.html")
+                except JinjaError as err:
+                    raise _template_error(err, kind, None) from None
+        self._env = env
+
+    def card(self, plan: Plan) -> Card:
         try:
-            if plan.kind not in compiled:
-                compiled[plan.kind] = env.get_template(f"{plan.kind}.html")
-            html = compiled[plan.kind].render(plan.context)
-        except JinjaError as err:
-            where = getattr(err, "filename", None) or f"templates/cards/{plan.kind}.html"
-            line = getattr(err, "lineno", None) or 1
-            raise TemplateError(f"{where}:{line}:1: {err.message or err} (while rendering "
-                                f"{plan.key}); fix the template") from None
+            template = self.compiled.get(plan.kind) or self._env.get_template(f"{plan.kind}.html")
+            html = template.render(plan.context)
+        except self._error as err:
+            raise _template_error(err, plan.kind, plan.key) from None
         parts = html.split(_SPLIT)
         if len(parts) != 3:
             raise TemplateError(f"templates/cards/{plan.kind}.html:1:1: a card template must extend "
                                 "'_card.html' and fill its blocks")
         front, back, sources = (p.strip() for p in parts)
-        cards.append(Card(
+        return Card(
             key=plan.key, kind=plan.kind, front=front, back=back, sources=sources,
             muscle_names="; ".join(_names(m) for m in plan.muscles),
             muscles=tuple(m.id for m in plan.muscles),
             tags=tuple(dict.fromkeys(plan.tags)), deck=plan.deck,
-        ))
-    return cards
+        )
+
+
+def _template_error(err: Any, kind: str, key: str | None) -> TemplateError:
+    where = getattr(err, "filename", None) or f"templates/cards/{kind}.html"
+    line = getattr(err, "lineno", None) or 1
+    during = f" (while rendering {key})" if key else ""
+    return TemplateError(f"{where}:{line}:1: {err.message or err}{during}; fix the template")
 
 
 def _names(muscle: Muscle) -> str:
@@ -124,64 +198,72 @@ def plans(facts: Facts) -> Iterator[Plan]:
 
 def _muscle_plans(muscle: Muscle, facts: Facts) -> Iterator[Plan]:
     reg = facts.registry
+    base = _Base(muscle, facts)
     for kind, fact in (("origin", "origin"), ("insertion", "insertion")):
         for part, value in muscle.units(fact):
-            yield _plan(kind, muscle, part, facts, fact, attachment=value,
-                        confusable=_confusable(muscle, facts))
+            yield base.plan(kind, part, fact, attachment=value, confusable=base.confusable)
     for part, actions in muscle.units("actions"):
         for joint, group in _by_joint(actions):  # type: ignore[arg-type]
-            yield _plan("actions", muscle, part, facts, "actions", extra=joint,
-                        joint=reg.joints[joint].name,
-                        actions=[_action(a, reg) for a in group])
+            yield base.plan("actions", part, "actions", extra=joint, joint=reg.joints[joint].name,
+                            actions=[_action(a, reg) for a in group])
     for part, supply in muscle.units("innervation"):
-        yield _plan("innervation", muscle, part, facts, "innervation",
-                    nerves=[_nerve(i, reg) for i in supply])  # type: ignore[attr-defined]
+        yield base.plan("innervation", part, "innervation",
+                        nerves=[_nerve(i, reg) for i in supply])  # type: ignore[attr-defined]
     for part, arteries in muscle.units("blood_supply"):
-        yield _plan("blood-supply", muscle, part, facts, "blood_supply", arteries=arteries)
+        yield base.plan("blood-supply", part, "blood_supply", arteries=arteries)
     if muscle.clinical:
-        plan = _plan("clinical", muscle, None, facts, "clinical",
-                     items=[c.text for c in muscle.clinical])
+        plan = base.plan("clinical", None, "clinical", items=[c.text for c in muscle.clinical])
         for item in muscle.clinical:
             plan.sources.extend(item.sources)
         plan.context["sources"] = _sources(plan.sources, reg)
         yield plan
-    yield from _reverse_plans(muscle, facts)
-
-
-def _reverse_plans(muscle: Muscle, facts: Facts) -> Iterator[Plan]:
     split = not muscle.origin or not muscle.insertion
-    units = muscle.parts if split else (None,)
-    for part in units:
+    for part in muscle.parts if split else (None,):
         origin = muscle.origin or (part.origin if part else None)
         insertion = muscle.insertion or (part.insertion if part else None)
         if origin and insertion:
-            yield _plan("reverse", muscle, part, facts, "general", origin=origin,
-                        insertion=insertion, confusable=_confusable(muscle, facts))
+            yield base.plan("reverse", part, "general", origin=origin, insertion=insertion,
+                            confusable=base.confusable)
 
 
-def _plan(kind: str, muscle: Muscle, part: Part | None, facts: Facts, about: str,
-          extra: str | None = None, **context: Any) -> Plan:
-    reg = facts.registry
-    region = reg.regions[muscle.region]
-    key = muscle.identity + (f":{part.id}" if part else "") + f"/{kind}" + (f"/{extra}" if extra else "")
-    notes = [n for n in muscle.notes if n.about == about]
-    source_ids = list(muscle.sources) + [s for n in notes for s in n.sources]
-    where = region.name + (f" › {region.groups[muscle.group]}" if muscle.group else "")
-    plan = Plan(kind=kind, key=key, context={}, muscles=(muscle,), sources=source_ids,
-                deck=muscle.region)
-    plan.context = {
-        "muscle": {"name": muscle.name, "aliases": list(muscle.aliases),
-                   "description": muscle.description or ""},
-        "part": part.name if part else "",
-        "where": where,
-        "notes": [n.text for n in notes],
-        "sources": _sources(source_ids, reg),
-        **context,
-    }
-    plan.tags = [f"{TAG}::card::{kind}", f"{TAG}::muscle::{muscle.id}",
-                 f"{TAG}::region::{muscle.region}" + (f"::{muscle.group}" if muscle.group else "")]
-    plan.tags += [f"{TAG}::nerve::{nerve_path(n, reg)}" for n in muscle.nerves()]
-    return plan
+class _Base:
+    """What every card of one muscle shares, worked out once for all of them."""
+
+    def __init__(self, muscle: Muscle, facts: Facts) -> None:
+        reg = self.reg = facts.registry
+        self.muscle = muscle
+        region = reg.regions[muscle.region]
+        self.where = region.name + (f" › {region.groups[muscle.group]}" if muscle.group else "")
+        self.subject = {"name": muscle.name, "aliases": list(muscle.aliases),
+                        "description": muscle.description or ""}
+        self.confusable = _confusable(muscle, facts)
+        self.tags = [f"{TAG}::muscle::{muscle.id}",
+                     f"{TAG}::region::{muscle.region}" + (f"::{muscle.group}" if muscle.group else "")]
+        self.tags += [f"{TAG}::nerve::{nerve_path(n, reg)}" for n in muscle.nerves()]
+        self.notes: dict[str, list[Any]] = {}
+        for note in muscle.notes:
+            self.notes.setdefault(note.about, []).append(note)
+        self.sources: dict[str, tuple[list[str], list[dict[str, str]]]] = {}
+
+    def plan(self, kind: str, part: Part | None, about: str, extra: str | None = None,
+             **context: Any) -> Plan:
+        muscle = self.muscle
+        key = muscle.identity + (f":{part.id}" if part else "") + f"/{kind}" + (f"/{extra}" if extra else "")
+        notes = self.notes.get(about, ())
+        if about not in self.sources:
+            ids = list(muscle.sources) + [s for n in notes for s in n.sources]
+            self.sources[about] = (ids, _sources(ids, self.reg))
+        source_ids, sources = self.sources[about]
+        plan = Plan(kind=kind, key=key, context={
+            "muscle": self.subject,
+            "part": part.name if part else "",
+            "where": self.where,
+            "notes": [n.text for n in notes],
+            "sources": sources,
+            **context,
+        }, muscles=(muscle,), sources=list(source_ids), deck=muscle.region)
+        plan.tags = [f"{TAG}::card::{kind}", *self.tags]
+        return plan
 
 
 def nerve_path(nerve_id: str, reg: Registry) -> str:

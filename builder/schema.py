@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Union
 
 from .errors import Problem
@@ -67,7 +68,11 @@ class Record:
     doc: str = ""
 
     def key(self, name: str) -> Key | None:
-        return next((k for k in self.keys if k.name == name), None)
+        return self.by_name.get(name)
+
+    @cached_property
+    def by_name(self) -> dict[str, Key]:
+        return {k.name: k for k in self.keys}
 
 
 @dataclass(frozen=True)
@@ -236,45 +241,53 @@ _TYPE = {str: "text", bool: "true/false", int: "a number", float: "a number",
 def check(spec: Spec, value: Any, at: Path_, doc: Document,
           problems: list[Problem], refs: list[Ref]) -> None:
     """Check a value against a spec; add each problem and each registry reference found."""
-    name = _name(at)
-    if isinstance(spec, Text):
-        _check_text(spec, value, at, doc, problems, refs, name)
+    kind = type(spec)
+    if kind is Text:
+        _check_text(spec, value, at, doc, problems, refs)  # type: ignore[arg-type]
+    elif kind is Record:
+        _check_record(spec, value, at, doc, problems, refs)  # type: ignore[arg-type]
     elif isinstance(spec, Flag):
         if not isinstance(value, bool):
-            problems.append(doc.problem(at, f"{name} must be true or false, not {_TYPE[type(value)]}"))
+            problems.append(doc.problem(at, f"{_name(at)} must be true or false, not {_TYPE[type(value)]}"))
     elif isinstance(spec, ListOf):
         if not isinstance(value, list):
             problems.append(doc.problem(
-                at, f"{name} must be a list, not {_TYPE[type(value)]}; write each item on a line "
+                at, f"{_name(at)} must be a list, not {_TYPE[type(value)]}; write each item on a line "
                     "starting with '- ', or as [a, b]"))
             return
         if len(value) < spec.min_items:
-            problems.append(doc.problem(at, f"{name} needs at least {spec.min_items} "
+            problems.append(doc.problem(at, f"{_name(at)} needs at least {spec.min_items} "
                                             f"item{'s' if spec.min_items > 1 else ''}; add them or remove the key"))
         if len(value) > spec.max_items:
-            problems.append(doc.problem(at, f"{name} has {len(value)} items, more than {spec.max_items}"))
+            problems.append(doc.problem(at, f"{_name(at)} has {len(value)} items, more than {spec.max_items}"))
         for i, item in enumerate(value[: spec.max_items]):
             check(spec.item, item, at + (i,), doc, problems, refs)
         if all(isinstance(v, str) for v in value):
             for i, item in enumerate(value):
                 if item in value[:i]:
-                    problems.append(doc.problem(at + (i,), f"'{item}' is listed twice in {name}; remove one"))
+                    problems.append(doc.problem(at + (i,), f"'{item}' is listed twice in {_name(at)}; remove one"))
     elif isinstance(spec, MapOf):
         if not isinstance(value, dict):
-            problems.append(doc.problem(at, f"{name} must be a mapping of ids, not {_TYPE[type(value)]}"))
+            problems.append(doc.problem(at, f"{_name(at)} must be a mapping of ids, not {_TYPE[type(value)]}"))
             return
         for key, item in value.items():
-            if not re.match(spec.key_pattern, key):
+            if not _match(spec.key_pattern, key):
                 problems.append(doc.problem(
                     at + (key, "<key>"),
                     f"'{key}' is not a valid id; use lower-case words joined by hyphens"))
             check(spec.value, item, at + (key,), doc, problems, refs)
     else:
-        _check_record(spec, value, at, doc, problems, refs, name)
+        _check_record(spec, value, at, doc, problems, refs)  # type: ignore[arg-type]
 
 
 def _check_text(spec: Text, value: Any, at: Path_, doc: Document,
-                problems: list[Problem], refs: list[Ref], name: str) -> None:
+                problems: list[Problem], refs: list[Ref]) -> None:
+    if type(value) is str and spec.max_len >= len(value) and value.strip() and \
+            (value in spec.choices if spec.choices else not spec.pattern or _match(spec.pattern, value)):
+        if spec.ref:
+            refs.append(Ref(spec.ref, value, doc, at))
+        return  # the usual case, decided in one step
+    name = _name(at)
     if not isinstance(value, str):
         problems.append(doc.problem(at, f"{name} must be text, not {_TYPE[type(value)]}"
                                         + ("; put it in quotes" if isinstance(value, (bool, int, float)) else "")))
@@ -288,23 +301,23 @@ def _check_text(spec: Text, value: Any, at: Path_, doc: Document,
     if spec.choices and value not in spec.choices:
         problems.append(doc.problem(at, f"{name} '{value}' is not one of: {', '.join(spec.choices)}"
                                         + _did_you_mean(value, spec.choices)))
-    elif spec.pattern and not re.match(spec.pattern, value):
+    elif spec.pattern and not _match(spec.pattern, value):
         problems.append(doc.problem(at, f"{name} '{value}' is not valid: " + _explain(spec.pattern)))
     if spec.ref:
         refs.append(Ref(spec.ref, value, doc, at))
 
 
 def _check_record(spec: Record, value: Any, at: Path_, doc: Document,
-                  problems: list[Problem], refs: list[Ref], name: str) -> None:
+                  problems: list[Problem], refs: list[Ref]) -> None:
     if not isinstance(value, dict):
-        problems.append(doc.problem(at, f"{name} must be a mapping of keys, not {_TYPE[type(value)]}"))
+        problems.append(doc.problem(at, f"{_name(at)} must be a mapping of keys, not {_TYPE[type(value)]}"))
         return
-    known = [k.name for k in spec.keys]
+    fields = spec.by_name
     for key, item in value.items():
-        field = spec.key(key)
+        field = fields.get(key)
         if field is None:
             problems.append(doc.problem(at + (key, "<key>"), f"unknown key '{key}'"
-                                        + (_did_you_mean(key, known) or "; remove it")))
+                                        + (_did_you_mean(key, list(fields)) or "; remove it")))
             continue
         if item is None:
             problems.append(doc.problem(at + (key,), f"'{key}' is empty; fill it in or remove the key"))
@@ -312,8 +325,18 @@ def _check_record(spec: Record, value: Any, at: Path_, doc: Document,
         check(field.spec, item, at + (key,), doc, problems, refs)
     for field in spec.keys:
         if field.required and field.name not in value:
-            where = f" in {name}" if at else ""
+            where = f" in {_name(at)}" if at else ""
             problems.append(doc.problem(at, f"missing required key '{field.name}'{where}; add it"))
+
+
+_PATTERNS: dict[str, Any] = {}
+
+
+def _match(pattern: str, value: str) -> bool:
+    compiled = _PATTERNS.get(pattern)
+    if compiled is None:
+        compiled = _PATTERNS[pattern] = re.compile(pattern)
+    return compiled.match(value) is not None
 
 
 def _did_you_mean(word: str, choices: Any) -> str:

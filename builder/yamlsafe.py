@@ -18,15 +18,28 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from .errors import Problem
 
 try:  # libyaml's parser is much faster; line and column marks are the same
-    from yaml import CBaseLoader as _Loader
+    from yaml import CBaseLoader as _Base
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import BaseLoader as _Loader  # type: ignore[assignment]
+    from yaml import BaseLoader as _Base  # type: ignore[assignment]
+
+
+class _Loader(_Base):
+    """The base loader, tagging each node by its kind in one step: it has no implicit or path
+    resolvers, so BaseResolver.resolve would come to the same answer the long way."""
+
+    _DEFAULT = {ScalarNode: "tag:yaml.org,2002:str", SequenceNode: "tag:yaml.org,2002:seq",
+                MappingNode: "tag:yaml.org,2002:map"}
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        return self._DEFAULT[kind]
+
 # The base loader tags every plain scalar as text; _plain() resolves booleans, nulls and
 # numbers as YAML 1.1 (PyYAML's safe loader) does, without a regex per scalar.
 _BOOLS = {**dict.fromkeys("yes Yes YES true True TRUE on On ON".split(), True),
           **dict.fromkeys("no No NO false False FALSE off Off OFF".split(), False)}
 _NULLS = {"", "~", "null", "Null", "NULL"}
 _RESOLVER = yaml.resolver.Resolver()
+_NOT_WORDS = frozenset(_BOOLS) | _NULLS  # keys the careful walk would turn into booleans or None
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_STRING = 4000
@@ -36,16 +49,31 @@ Path_ = tuple[str | int, ...]
 
 _STD = "tag:yaml.org,2002:"
 _SCALARS = {_STD + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_STR, _SEQ, _MAP = _STD + "str", _STD + "seq", _STD + "map"
+_NUMERIC = frozenset("0123456789+-.")
 _CONSTRUCT = yaml.constructor.SafeConstructor()
 
 
 @dataclass
 class Document:
-    """A fact or registry file's data, with where each value stands in the file."""
+    """A fact or registry file's data, and where each value stands in the file.
+
+    The positions are worked out from the text again the first time a problem needs one:
+    most files have no problem, and reading without them is much faster."""
 
     path: str
     data: Any
-    marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    text: str = ""
+    _marks: dict[Path_, tuple[int, int]] | None = field(default=None, repr=False)
+
+    @property
+    def marks(self) -> dict[Path_, tuple[int, int]]:
+        if self._marks is None:
+            self._marks = {}
+            node = _compose(self.text)
+            if node is not None:
+                _value(node, (), self, set(), 0)
+        return self._marks
 
     def where(self, at: Path_) -> tuple[int, int]:
         """Line and column of the value at `at`, or of its nearest enclosing value."""
@@ -97,24 +125,29 @@ def parse(text: str, shown: str) -> tuple[Document | None, list[Problem]]:
     tabs = _tab_indents(text, shown)
     if tabs:
         return None, tabs
-    loader = _Loader(text)
     try:
-        node = loader.get_single_node()
+        node = _compose(text)
     except yaml.MarkedYAMLError as err:
         return None, [_syntax_problem(err, shown)]
     except yaml.YAMLError as err:  # pragma: no cover - every parser error carries a mark
         return None, [Problem(shown, 1, 1, f"YAML error: {err}")]
-    finally:
-        loader.dispose()
     if node is None:
         return None, [Problem(shown, 1, 1, "file is empty; write the muscle's facts in it or delete it")]
-    doc = Document(shown, None)
     try:
-        doc.data = _value(node, (), doc, set(), 0)
+        # Without '&' or '*' in the text there can be no anchor or alias to look out for.
+        data = _data(node, set() if "&" in text or "*" in text else None, 0)
     except _Reject as err:
         mark = err.node.start_mark
         return None, [Problem(shown, mark.line + 1, mark.column + 1, err.message)]
-    return doc, []
+    return Document(shown, data, text), []
+
+
+def _compose(text: str) -> Node | None:
+    loader = _Loader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
 
 
 def _tab_indents(text: str, shown: str) -> list[Problem]:
@@ -147,7 +180,8 @@ def _value(node: Node, at: Path_, doc: Document, seen: set[int], depth: int) -> 
     if depth > MAX_DEPTH:
         raise _Reject(node, f"nested more than {MAX_DEPTH} levels deep; flatten the structure")
     seen.add(id(node))
-    doc.marks[at] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    marks = doc.marks
+    marks[at] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, ScalarNode):
         return _scalar(node)
     if node.tag not in (_STD + "map", _STD + "seq"):
@@ -171,8 +205,46 @@ def _value(node: Node, at: Path_, doc: Document, seen: set[int], depth: int) -> 
         first[key] = key_node.start_mark.line + 1
         result[key] = _value(value_node, at + (key,), doc, seen, depth + 1)
         line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
-        doc.marks[at + (key, "<key>")] = (line, col)
+        marks[at + (key, "<key>")] = (line, col)
     return result
+
+
+def _data(node: Node, seen: set[int] | None, depth: int) -> Any:
+    """The plain data of a node: `_value`'s walk and checks, without recording positions."""
+    if seen is not None:
+        if id(node) in seen:
+            raise _Reject(node, "anchors and aliases (& and *) are not allowed; write the value out")
+        seen.add(id(node))
+    if depth > MAX_DEPTH:
+        raise _Reject(node, f"nested more than {MAX_DEPTH} levels deep; flatten the structure")
+    kind = type(node)
+    if isinstance(node, ScalarNode):
+        if node.style or node.tag != _STR:
+            return _scalar(node)
+        text = node.value
+        if len(text) > MAX_STRING:
+            return _scalar(node)  # says what is wrong
+        if text in _BOOLS or text in _NULLS or text[:1] in _NUMERIC:
+            return _plain(node)
+        return text
+    if kind is SequenceNode and node.tag == _SEQ:
+        return [_data(item, seen, depth + 1) for item in node.value]
+    if kind is not MappingNode or node.tag != _MAP:
+        return _careful(node, seen, depth)  # raises: says what is wrong
+    result: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        key = key_node.value
+        if type(key_node) is not ScalarNode or key_node.tag != _STR or key_node.style or key in result \
+                or key in _NOT_WORDS or key[:1] in _NUMERIC or len(key) > MAX_STRING:
+            return _careful(node, seen, depth)  # an unusual key: the careful walk decides
+        result[key] = _data(value_node, seen, depth + 1)
+    return result
+
+
+def _careful(node: Node, seen: set[int] | None, depth: int) -> Any:
+    if seen is not None:
+        seen.discard(id(node))
+    return _value(node, (), Document("", None, _marks={}), set() if seen is None else seen, depth)
 
 
 def _scalar(node: ScalarNode) -> Any:

@@ -1,0 +1,98 @@
+"""Large decks on every core: a list's parts worked on in forked processes, results in order.
+
+Reading ten thousand fact files or rendering eighty thousand cards is the same small job over
+and over, so it splits cleanly. `in_parts(fn, items)` gives what `fn(items)` gives; where it
+can (Linux, several cores, enough items) it runs `fn` on one part in this process and on each
+other part in a child forked from it. A child inherits everything loaded so far (facts,
+compiled templates) and sends back only its results. If a child fails for any reason, its part
+is done again here, so an error is raised exactly as a single-process run would raise it.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from . import progress
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def cores() -> int:
+    """How many processes a step may use: the cores this process may run on, at most 8;
+    MUSCLE_DECK_JOBS sets it (1: everything in this process)."""
+    wanted = os.environ.get("MUSCLE_DECK_JOBS", "").strip()
+    if wanted.isdigit() and int(wanted) > 0:
+        return min(int(wanted), 8)
+    if not sys.platform.startswith("linux"):  # fork is Linux-safe; elsewhere stay in one process
+        return 1
+    try:
+        return max(1, min(len(os.sched_getaffinity(0)), 8))
+    except (AttributeError, OSError):  # pragma: no cover - every Linux Python has it
+        return max(1, min(os.cpu_count() or 1, 8))
+
+
+def in_parts(fn: Callable[[Sequence[T]], list[R]], items: Sequence[T], min_part: int) -> list[R]:
+    """`fn(items)`, computed in parts of at least `min_part` items, one part per core."""
+    parts = min(cores(), len(items) // max(min_part, 1))
+    if parts < 2 or not hasattr(os, "fork"):
+        return fn(items)
+    bounds = [len(items) * i // parts for i in range(parts + 1)]
+    children: list[tuple[int, int, Sequence[T]]] = []
+    try:
+        for i in range(1, parts):
+            part = items[bounds[i]:bounds[i + 1]]
+            read, write = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the child, which leaves by os._exit
+                os.close(read)
+                _child(fn, part, write)
+            os.close(write)
+            children.append((pid, read, part))
+        results = fn(items[:bounds[1]])
+        while children:
+            pid, read, part = children[0]
+            try:
+                with os.fdopen(read, "rb") as pipe:  # unpickled as it arrives: no second copy
+                    got: list[R] | None = pickle.load(pipe)
+            except Exception:  # noqa: BLE001 - a child that died mid-way; its exit status says so
+                got = None
+            _, status = os.waitpid(pid, 0)
+            children.pop(0)
+            if status == 0 and got is not None:
+                results.extend(got)
+            else:  # the child failed: do its part here, where any error surfaces as usual
+                results.extend(fn(part))
+        return results
+    finally:
+        for pid, read, _ in children:  # interrupted or failed: stop the rest
+            _quietly(os.close, read)
+            _quietly(os.kill, pid, signal.SIGTERM)
+            _quietly(os.waitpid, pid, 0)
+
+
+def _quietly(call: Callable[..., object], *args: int) -> None:
+    try:
+        call(*args)
+    except OSError:  # already closed, or it already ended
+        pass
+
+
+def _child(fn: Callable[[Sequence[T]], list[R]], part: Sequence[T],
+           write: int) -> None:  # pragma: no cover - runs in the child
+    code = 1
+    try:
+        progress.silence()  # one progress bar, the parent's
+        result = fn(part)
+        with os.fdopen(write, "wb", buffering=1 << 20) as pipe:
+            pickle.dump(result, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+        code = 0
+    except BaseException:  # noqa: BLE001 - the parent redoes the part and reports the error
+        pass
+    finally:
+        os._exit(code)
