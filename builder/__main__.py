@@ -1,5 +1,5 @@
 """`python -m builder` runs the muscle-deck command."""
 
-from .cli import main
+from .cli import run
 
-main(prog_name="muscle-deck")
+run()

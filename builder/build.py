@@ -97,17 +97,19 @@ def _build(decks: Path, templates: Path, output: Path, selection: Selection | No
 
 def deck(decks: Path, templates: Path) -> Deck:
     """Load, check and render the full deck (reused from the cache when no input changed)."""
-    name = "deck-" + cache.key(decks, templates)
-    cached = cache.get(name)
+    name = "deck-" + cache.key(decks, templates) if cache.folder() is not None else ""
+    cached = cache.get(name) if name else None
     if isinstance(cached, Deck):
         return cached
     from .load import load
-    from .render import rendered
+    from .parallel import Ahead
+    from .render import compile_all, rendered
 
-    with gc_paused():
+    with gc_paused(), Ahead(lambda: compile_all(templates)) as compiled:  # meanwhile: load
         facts = load(decks)
-        result = Deck(facts, rendered(facts, templates))
-        cache.put(name, result)
+        result = Deck(facts, rendered(facts, templates, compiled.result))
+        if name:
+            cache.put(name, result)
     return result
 
 

@@ -85,14 +85,12 @@ def write(notes: Sequence[Stamped], decks: dict[str, str], templates: Path, mode
         _write_zip(genanki.Package([d for d, _ in decks_]), model, decks_, model_mod, tmp)
 
 
-def _rows(model: object, decks: list[tuple[object, list[Stamped]]],
-          ids: Iterator[int]) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
-    """The notes and cards tables' rows, exactly as genanki's Note.write_to_db makes them
-    (same ids, same order), built in one pass so they can be inserted with executemany."""
+def _rows(model: object, decks: list[tuple[object, list[Stamped]]], ids: Iterator[int],
+          cards: list[tuple[object, ...]]) -> Iterator[tuple[object, ...]]:
+    """The notes table's rows, exactly as genanki's Note.write_to_db makes them (same ids, same
+    order), one at a time for executemany; each note's card rows are added to `cards`."""
     required = model._req  # type: ignore[attr-defined]  # [card ord, 'any'|'all', [field ords]]
     mid = MODEL_ID
-    notes: list[tuple[object, ...]] = []
-    cards: list[tuple[object, ...]] = []
     for deck, members in decks:
         did = deck.deck_id  # type: ignore[attr-defined]
         for stamped in members:
@@ -100,12 +98,11 @@ def _rows(model: object, decks: list[tuple[object, list[Stamped]]],
             fields = (card.front, card.back, card.sources, card.muscle_names, card.kind)
             nid = next(ids)
             mod = stamped.mod
-            notes.append((nid, stamped.guid, mid, mod, -1, " " + " ".join(card.tags) + " ",
-                          "\x1f".join(fields), card.front, 0, 0, ""))
+            yield (nid, stamped.guid, mid, mod, -1, " " + " ".join(card.tags) + " ",
+                   "\x1f".join(fields), card.front, 0, 0, "")
             for ord_, how, field_ords in required:
                 if (all if how == "all" else any)(fields[i] for i in field_ords):
                     cards.append((next(ids), nid, did, ord_, mod, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ""))
-    return notes, cards
 
 
 def _write_zip(package: object, model: object, decks: list[tuple[object, list[Stamped]]], model_mod: int,
@@ -118,8 +115,8 @@ def _write_zip(package: object, model: object, decks: list[tuple[object, list[St
             conn.execute("PRAGMA journal_mode = OFF")  # a scratch file: no rollback journal to write
             cursor = conn.cursor()
             package.write_to_db(cursor, model_mod, ids)  # type: ignore[attr-defined]  # schema, decks, note type
-            notes, cards = _rows(model, decks, ids)
-            cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", notes)
+            cards: list[tuple[object, ...]] = []
+            cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", _rows(model, decks, ids, cards))
             cursor.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards)
             conn.commit()
         finally:

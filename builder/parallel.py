@@ -15,7 +15,7 @@ import pickle
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from . import progress
 
@@ -83,7 +83,50 @@ def _quietly(call: Callable[..., object], *args: int) -> None:
         pass
 
 
-def _child(fn: Callable[[Sequence[T]], list[R]], part: Sequence[T],
+class Ahead(Generic[R]):
+    """`fn()` started in a forked child now, its result collected later with `result()`;
+    computed in this process instead where there is no second core (or the child fails).
+    Use it as a context manager, so that a child whose result is not needed is stopped."""
+
+    def __init__(self, fn: Callable[[], R]) -> None:
+        self._fn = fn
+        self._child: tuple[int, int] | None = None
+        if cores() > 1 and hasattr(os, "fork"):
+            read, write = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the child, which leaves by os._exit
+                os.close(read)
+                _child(lambda _: fn(), (), write)
+            os.close(write)
+            self._child = (pid, read)
+
+    def result(self) -> R:
+        if self._child is None:
+            return self._fn()
+        pid, read = self._child
+        try:
+            with os.fdopen(read, "rb") as pipe:
+                got: R = pickle.load(pipe)
+            ok = True
+        except Exception:  # noqa: BLE001 - the child died; its exit status says so
+            ok = False
+        _, status = os.waitpid(pid, 0)
+        self._child = None
+        return got if ok and status == 0 else self._fn()
+
+    def __enter__(self) -> Ahead[R]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._child is not None:
+            pid, read = self._child
+            self._child = None
+            _quietly(os.close, read)
+            _quietly(os.kill, pid, signal.SIGTERM)
+            _quietly(os.waitpid, pid, 0)
+
+
+def _child(fn: Callable[[Sequence[T]], R], part: Sequence[T],
            write: int) -> None:  # pragma: no cover - runs in the child
     code = 1
     try:

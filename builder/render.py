@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,27 +48,74 @@ class TemplateError(MuscleDeckError):
     """A card template cannot be read or rendered."""
 
 
-def environment(templates: Path) -> Any:
-    """The Jinja environment: sandboxed, autoescaped, and strict about undefined values."""
+def environment(templates: Path, compiled: dict[str, bytes] | None = None) -> Any:
+    """The Jinja environment: sandboxed, autoescaped, and strict about undefined values.
+
+    `compiled`: templates compiled already (by `compile_all`, perhaps in another process)."""
     from jinja2 import FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
 
     from .cache import folder
 
     where = folder()
-    compiled = None
+    disk = None
     if where is not None:  # compiled templates, keyed by their source: skips compiling next time
         try:
             (where / "templates").mkdir(parents=True, exist_ok=True)
-            compiled = FileSystemBytecodeCache(str(where / "templates"))
+            disk = FileSystemBytecodeCache(str(where / "templates"))
         except OSError:
-            compiled = None
+            disk = None
     env = _sandbox()(
-        loader=FileSystemLoader(str(templates / "cards")), bytecode_cache=compiled,
+        loader=FileSystemLoader(str(templates / "cards")), bytecode_cache=_bytecode(disk, compiled),
         autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, auto_reload=False,
         cache_size=-1,  # keep every template: a plain dict, no LRU bookkeeping on each lookup
     )
     env.filters["lower_first"] = lower_first
     return env
+
+
+def compile_all(templates: Path) -> dict[str, bytes]:
+    """Every card template compiled, as Jinja bytecode by cache key, for `environment`.
+
+    Templates that do not compile are left out: rendering compiles them again and reports
+    the error there."""
+    from jinja2 import TemplateError as JinjaError
+
+    compiled: dict[str, bytes] = {}
+    env = environment(templates, compiled)
+    for path in sorted((templates / "cards").glob("*.html")):
+        try:
+            env.get_template(path.name)
+        except JinjaError:
+            pass
+    return compiled
+
+
+def _bytecode(disk: Any, memory: dict[str, bytes] | None) -> Any:
+    """Jinja's bytecode cache: compiled templates from `memory`, else from the disk cache;
+    each template compiled or loaded here is added to `memory`. Jinja checks every entry
+    against its template's source, so a changed template is compiled afresh."""
+    from jinja2 import BytecodeCache
+
+    if memory is None and disk is None:
+        return None
+    store: dict[str, bytes] = {} if memory is None else memory
+
+    class Layered(BytecodeCache):
+        def load_bytecode(self, bucket: Any) -> None:
+            if bucket.key in store:
+                bucket.bytecode_from_string(store[bucket.key])
+            if bucket.code is None and disk is not None:
+                disk.load_bytecode(bucket)
+                if bucket.code is not None and memory is not None:
+                    store[bucket.key] = bucket.bytecode_to_string()
+
+        def dump_bytecode(self, bucket: Any) -> None:
+            if memory is not None:
+                store[bucket.key] = bucket.bytecode_to_string()
+            if disk is not None:
+                disk.dump_bytecode(bucket)
+
+    return Layered()
 
 
 def _sandbox() -> Any:
@@ -108,8 +155,8 @@ def lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text[1:2].islower() or len(text) < 2 else text
 
 
-# Muscles per process below which rendering stays in one process (forking costs a few ms).
-MIN_PART = 400
+# Muscles per process below which rendering stays in one process (forking costs about 2 ms).
+MIN_PART = 40
 
 
 def render(facts: Facts, templates: Path) -> list[Card]:
@@ -117,13 +164,20 @@ def render(facts: Facts, templates: Path) -> list[Card]:
     return [card for card, _, _ in rendered(facts, templates)]
 
 
-def rendered(facts: Facts, templates: Path) -> list[tuple[Card, str, str]]:
-    """Every card of the full deck in a stable order, each with its GUID and content digest."""
+def rendered(facts: Facts, templates: Path,
+             compiled: Callable[[], dict[str, bytes]] | None = None) -> list[tuple[Card, str, str]]:
+    """Every card of the full deck in a stable order, each with its GUID and content digest.
+
+    `compiled`: gives the templates' bytecode from `compile_all`, perhaps made in another
+    process while this one was loading the facts."""
+    import genanki  # noqa: F401  # (for the GUIDs) imported while the templates may still be compiling
+    import jinja2  # noqa: F401
+
     from .lock import digest, guid
     from .parallel import in_parts
     from .relations import plans as relation_plans
 
-    renderer = Renderer(templates)
+    renderer = Renderer(templates, compiled() if compiled else None)
 
     def with_ids(cards: Iterable[Card]) -> list[tuple[Card, str, str]]:
         return [(card, guid(card.key), digest(card)) for card in cards]
@@ -141,11 +195,11 @@ class Renderer:
     """Plans → cards, each kind through its template, every template compiled once up front
     (so that worker processes share them)."""
 
-    def __init__(self, templates: Path) -> None:
+    def __init__(self, templates: Path, compiled: dict[str, bytes] | None = None) -> None:
         from jinja2 import TemplateError as JinjaError
 
         self._error = JinjaError
-        env = environment(templates)
+        env = environment(templates, compiled)
         self.compiled: dict[str, Any] = {}
         for kind in KINDS:
             if (templates / "cards" / f"{kind}.html").is_file():

@@ -231,14 +231,14 @@ def _data(node: Node, seen: set[int] | None, depth: int) -> Any:
         return [_data(item, seen, depth + 1) for item in node.value]
     if kind is not MappingNode or node.tag != _MAP:
         return _careful(node, seen, depth)  # raises: says what is wrong
-    result: dict[str, Any] = {}
-    for key_node, value_node in node.value:
+    keys: set[str] = set()
+    for key_node, _ in node.value:  # every key first, so a fallback happens before any value is walked
         key = key_node.value
-        if type(key_node) is not ScalarNode or key_node.tag != _STR or key_node.style or key in result \
+        if type(key_node) is not ScalarNode or key_node.tag != _STR or key_node.style or key in keys \
                 or key in _NOT_WORDS or key[:1] in _NUMERIC or len(key) > MAX_STRING:
             return _careful(node, seen, depth)  # an unusual key: the careful walk decides
-        result[key] = _data(value_node, seen, depth + 1)
-    return result
+        keys.add(key)
+    return {key_node.value: _data(value_node, seen, depth + 1) for key_node, value_node in node.value}
 
 
 def _careful(node: Node, seen: set[int] | None, depth: int) -> Any:

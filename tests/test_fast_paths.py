@@ -1,0 +1,298 @@
+"""The fast paths give exactly what the careful ones give.
+
+A build reads YAML without recording positions, checks the sandbox's decisions once per type,
+inserts rows in bulk, compiles templates in a second process and splits large decks across
+processes. Each of these is checked here against the slower way it replaced."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+import zipfile
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import DECKS, MINI, TEMPLATES
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from builder import load as load_module
+from builder import parallel, yamlsafe
+from builder.build import build
+from builder.errors import MuscleDeckError, ValidationError
+from builder.select import Selection
+
+AT = 1_800_000_000
+
+
+# --- YAML: the fast walk against the careful one ------------------------------------------------
+
+def careful(text: str) -> tuple[Any, list[tuple[int, int, str]]]:
+    """What reading gave before the fast walk: compose, then walk recording every position."""
+    text = text.removeprefix("\ufeff")
+    tabs = yamlsafe._tab_indents(text, "f.yaml")
+    if tabs:
+        return None, [(p.line, p.col, p.message) for p in tabs]
+    try:
+        node = yamlsafe._compose(text)
+    except yaml.MarkedYAMLError as err:
+        problem = yamlsafe._syntax_problem(err, "f.yaml")
+        return None, [(problem.line, problem.col, problem.message)]
+    if node is None:
+        return None, [(1, 1, "file is empty; write the muscle's facts in it or delete it")]
+    doc = yamlsafe.Document("f.yaml", None, text, _marks={})
+    try:
+        return yamlsafe._value(node, (), doc, set(), 0), []  # type: ignore[arg-type]
+    except yamlsafe._Reject as err:
+        mark = err.node.start_mark
+        return None, [(mark.line + 1, mark.column + 1, err.message)]
+
+
+def fast(text: str) -> tuple[Any, list[tuple[int, int, str]]]:
+    doc, problems = yamlsafe.parse(text, "f.yaml")
+    return (doc.data if doc else None), [(p.line, p.col, p.message) for p in problems]
+
+
+TRICKY = [
+    "a: &x 1\nb: *x\n",
+    "a: &x [1, 2]\nb: *x\n",
+    "a: 'AT&T'\nb: 2 * 3\n",  # & and * inside text: no anchor
+    "base: &b {x: 1}\nother:\n  <<: *b\n",
+    "a: !!python/object:os.system x\n",
+    "a: !custom 1\n",
+    "!!set {a, b}\n",
+    "a: 1\na: 2\n",
+    "yes: 1\nno: 2\n",
+    "1: one\n0x10: sixteen\n1_000: thousand\n1.5: x\n",
+    "'yes': 1\n\"2\": two\n",
+    "? [a, b]\n: c\n",
+    "~: nothing\nnull: x\n'': empty\n",
+    "a: yes\nb: 'yes'\nc: null\nd: ~\ne: 0o17\nf: 1e3\ng: .inf\nh: -.5\ni: 2001-12-14\nj: 012\n",
+    "a: " + "x" * 5000 + "\n",
+    "? " + "x" * 5000 + "\n: 1\n",
+    "a:\n" + "".join("  " * i + "- \n" for i in range(1, 30)),
+    "a: [" * 25 + "]" * 25 + "\n",
+    "list:\n- a\n- &n b\n- *n\n",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_tricky_yaml_reads_the_same(text: str) -> None:
+    assert fast(text) == careful(text)
+
+
+def test_every_file_of_the_deck_reads_the_same() -> None:
+    for path in sorted(DECKS.rglob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        assert fast(text) == careful(text), path
+
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=12),
+                    st.sampled_from(["yes", "No", "~", "null", "0x1F", "1_000", "0o17", "-.inf", "2001-12-14",
+                                     "&a", "*a", "!t", "<<", "a: b", "- x", "#", "'", '"']))
+keys = st.one_of(st.text(max_size=8), st.sampled_from(["yes", "on", "1", "0x10", "1.0", "null", "~", "<<", ""]))
+values = st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)), max_leaves=15)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=values, flow=st.booleans())
+def test_generated_yaml_reads_the_same(data: Any, flow: bool) -> None:
+    text = yaml.safe_dump(data, allow_unicode=True, default_flow_style=flow)
+    assert fast(text) == careful(text)
+
+
+def test_positions_are_worked_out_when_a_problem_needs_them(mini: Path) -> None:
+    path = next(mini.rglob("*.yaml"))
+    doc, problems = yamlsafe.read(path, "f.yaml")
+    assert doc is not None and not problems
+    assert doc._marks is None  # a file without problems never needed them
+    first_key = next(iter(doc.data))
+    line = 1 + next(i for i, text in enumerate(doc.text.splitlines()) if text.startswith(f"{first_key}:"))
+    assert doc.where((first_key,))[0] == line
+
+
+# --- the sandbox: remembered decisions against Jinja's own ------------------------------------------
+
+EXPRESSIONS = [
+    "{{ d.name }}", "{{ d.items() | list }}", "{{ d.missing is defined }}", "{{ d.keys | string }}",
+    "{{ d.__class__ }}", "{{ d.pop('name') }}", "{{ l.append(1) }}", "{{ l.__len__() }}", "{{ s.upper() }}",
+    "{{ s.format(1) }}", "{{ s.__class__.__mro__ }}", "{{ d.name.__class__ }}", "{{ d.items }}",
+    "{{ f.__globals__ }}", "{{ f.__code__ }}", "{{ d.get('name') }}", "{{ d.update({}) }}", "{{ n.real }}",
+]
+
+
+@pytest.mark.parametrize("source", EXPRESSIONS)
+def test_the_sandbox_decides_as_jinja_does(source: str) -> None:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    from builder.render import _sandbox
+
+    context = {"d": {"name": "x", "items": "shadow"}, "l": [1], "s": "a{}", "f": lambda: 1, "n": 3}
+
+    def outcome(env: Any) -> str:
+        try:
+            template = env.from_string(source)
+            return template.render(context) + "|" + template.render(context)  # twice: remembered decisions
+        except Exception as err:  # noqa: BLE001 - the kind and text of the error are compared
+            return f"{type(err).__name__}: {err}"
+
+    ours = _sandbox()(autoescape=True, undefined=StrictUndefined)
+    jinjas = ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+    assert outcome(ours) == outcome(jinjas)
+
+
+# --- the package: bulk rows against genanki's own note writer ---------------------------------------
+
+def dump(apkg: Path, folder: Path) -> list[str]:
+    with zipfile.ZipFile(apkg) as archive:
+        archive.extract("collection.anki2", folder)
+    conn = sqlite3.connect(folder / "collection.anki2")
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+def test_bulk_rows_are_the_rows_genanki_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import genanki
+
+    from builder import package
+
+    build(DECKS, TEMPLATES, tmp_path / "ours.apkg", Selection(), at=AT)
+
+    def genanki_notes(pkg: Any, model: Any, decks: Any, model_mod: int, path: Path) -> None:
+        for deck, members in decks:  # the notes written by genanki's Note.write_to_db, one by one
+            for stamped in members:
+                card = stamped.card
+                note = genanki.Note(model=model, guid=stamped.guid, tags=list(card.tags),
+                                    fields=[card.front, card.back, card.sources, card.muscle_names, card.kind])
+                deck.add_note(note)
+        db = tmp_path / "genanki.anki2"
+        conn = sqlite3.connect(db)
+        cursor = conn.cursor()
+        ids = count(model_mod * 1000)
+        pkg.write_to_db(cursor, model_mod, ids)
+        mods = {s.guid: s.mod for _, members in decks for s in members}
+        for guid, mod in mods.items():  # genanki stamps every note with one time; ours keep their own
+            cursor.execute("UPDATE notes SET mod = ? WHERE guid = ?", (mod, guid))
+            cursor.execute("UPDATE cards SET mod = ? WHERE nid = (SELECT id FROM notes WHERE guid = ?)", (mod, guid))
+        conn.commit()
+        conn.close()
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.write(db, "collection.anki2")
+
+    monkeypatch.setattr(package, "_write_zip", genanki_notes)
+    build(DECKS, TEMPLATES, tmp_path / "genanki.apkg", Selection(), at=AT)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    ours, theirs = dump(tmp_path / "ours.apkg", tmp_path / "a"), dump(tmp_path / "genanki.apkg", tmp_path / "b")
+    assert len(ours) > 2000
+    assert ours == theirs
+
+
+# --- processes: a split build is the single-process build ---------------------------------------
+
+@pytest.fixture
+def split_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parts small enough that the real deck's loading and rendering are both split."""
+    from builder import render
+
+    monkeypatch.setattr(load_module, "MIN_PART", 10)
+    monkeypatch.setattr(render, "MIN_PART", 10)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="processes are split by fork")
+@pytest.mark.parametrize("jobs", ["2", "3"])
+def test_a_split_build_writes_the_same_bytes(real_copy: Path, tmp_path: Path, jobs: str,
+                                             monkeypatch: pytest.MonkeyPatch, split_everything: None) -> None:
+    monkeypatch.setenv("MUSCLE_DECK_JOBS", "1")
+    build(real_copy, TEMPLATES, tmp_path / "one.apkg", Selection(), at=AT)
+    monkeypatch.setenv("MUSCLE_DECK_JOBS", jobs)
+    calls: list[int] = []
+    real_in_parts = parallel.in_parts
+
+    def counting(fn: Any, items: Any, min_part: int) -> Any:
+        calls.append(min(parallel.cores(), len(items) // min_part))
+        return real_in_parts(fn, items, min_part)
+
+    monkeypatch.setattr(parallel, "in_parts", counting)
+    build(real_copy, TEMPLATES, tmp_path / "split.apkg", Selection(), at=AT)
+    assert calls and all(parts == int(jobs) for parts in calls[-2:])  # the fact files, then the cards
+    assert (tmp_path / "one.apkg").read_bytes() == (tmp_path / "split.apkg").read_bytes()
+
+
+def problems_of(decks: Path) -> str:
+    with pytest.raises(ValidationError) as caught:
+        build(decks, TEMPLATES, decks.parent / "out.apkg", Selection(), at=AT)
+    assert not (decks.parent / "out.apkg").exists()
+    return "\n".join(map(str, caught.value.problems))
+
+
+def test_problems_found_in_other_processes_are_reported_alike(real_copy: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             split_everything: None) -> None:
+    files = sorted(p for p in real_copy.rglob("*.yaml") if "registry" not in p.parts)
+    for path in (files[3], files[-3]):  # one in the first part, one in the last
+        path.write_text(path.read_text(encoding="utf-8").replace("\nname:", "\nname: [oops]\nnmae:", 1),
+                        encoding="utf-8")
+    monkeypatch.setenv("MUSCLE_DECK_JOBS", "1")
+    alone = problems_of(real_copy)
+    monkeypatch.setenv("MUSCLE_DECK_JOBS", "2")
+    assert problems_of(real_copy) == alone
+    assert alone.count("unknown key 'nmae'") == 2
+
+
+def test_a_template_error_in_another_process_is_reported_alike(real_copy: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               split_everything: None) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    last = sorted(p.stem for p in real_copy.rglob("*.yaml") if "registry" not in p.parts)[-1]
+    origin = templates / "cards" / "origin.html"
+    name = yaml.safe_load(next(real_copy.rglob(f"{last}.yaml")).read_text(encoding="utf-8"))["name"]
+    origin.write_text(origin.read_text(encoding="utf-8").replace(  # fails for the last muscle only
+        "{% block answer %}", "{% block answer %}{% if muscle.name == '" + name + "' %}{{ no_such_value }}{% endif %}",
+        1), encoding="utf-8")
+    for jobs in ("1", "2"):
+        monkeypatch.setenv("MUSCLE_DECK_JOBS", jobs)
+        with pytest.raises(MuscleDeckError) as caught:
+            build(real_copy, templates, tmp_path / "out.apkg", Selection(), at=AT)
+        message = caught.value.format_message()
+        assert "origin.html" in message and "'no_such_value' is undefined" in message
+        assert f"while rendering {last}" in message
+        assert not (tmp_path / "out.apkg").exists()
+
+
+def test_a_changed_template_is_compiled_afresh(mini: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MUSCLE_DECK_CACHE", str(tmp_path / "cache"))  # compiled templates kept on disk
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    build(mini, templates, tmp_path / "a.apkg", Selection(), at=AT)
+    origin = templates / "cards" / "origin.html"
+    origin.write_text(origin.read_text(encoding="utf-8").replace("Origin of the", "Where does the"),
+                      encoding="utf-8")
+    build(mini, templates, tmp_path / "b.apkg", Selection(), at=AT)
+    (tmp_path / "x").mkdir()
+    rows = "\n".join(dump(tmp_path / "b.apkg", tmp_path / "x"))
+    assert "Where does the" in rows and "Origin of the" not in rows
+
+
+# --- the console script ----------------------------------------------------------------------------
+
+def test_the_command_ends_with_its_exit_code_and_all_its_output(tmp_path: Path) -> None:
+    ok = subprocess.run([sys.executable, "-m", "builder", "list", "--decks", str(MINI)],
+                        capture_output=True, text=True, cwd=tmp_path)
+    assert ok.returncode == 0 and len(ok.stdout.splitlines()) == 3
+    out = tmp_path / "deck.apkg"
+    made = subprocess.run([sys.executable, "-m", "builder", "build", "--decks", str(DECKS), "-o", str(out)],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert made.returncode == 0 and made.stdout.startswith(f"Wrote {out}") and zipfile.is_zipfile(out)
+    bad = subprocess.run([sys.executable, "-m", "builder", "build", "--decks", str(tmp_path / "none")],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert bad.returncode == 1 and "no such folder" in bad.stderr
