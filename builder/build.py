@@ -75,8 +75,11 @@ class BuildResult:
 def build(decks: Path, templates: Path, output: Path, selection: Selection | None = None,
           at: int | None = None) -> BuildResult:
     """Build an .apkg of the selected cards; write nothing if anything is wrong."""
-    with gc_paused():
-        return _build(decks, templates, output, selection, at)
+    try:
+        with gc_paused():
+            return _build(decks, templates, output, selection, at)
+    finally:
+        cache.settle()  # the cache, written meanwhile by another process, is complete on return
 
 
 def _build(decks: Path, templates: Path, output: Path, selection: Selection | None,

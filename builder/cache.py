@@ -12,6 +12,7 @@ MUSCLE_DECK_CACHE=off turns it off. The newest few entries are kept.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import pickle
@@ -57,11 +58,32 @@ def get(name: str) -> Any | None:
         return None
 
 
+_pending: list[Any] = []
+
+
 def put(name: str, value: Any) -> None:
-    """Store a value under `name` (silently skipped when the cache cannot be written)."""
+    """Store a value under `name` (silently skipped when the cache cannot be written).
+
+    Where there is a second core, a forked process writes it while this one goes on (a large
+    deck takes most of a second to pickle); `settle()` waits until every such write is done."""
     where = folder()
     if where is None:
         return
+    from .parallel import Ahead
+
+    _pending.append(Ahead(lambda: _put(where, name, value)))
+
+
+def settle() -> None:
+    """Wait for the cache writes under way."""
+    while _pending:
+        _pending.pop(0).result()
+
+
+atexit.register(settle)
+
+
+def _put(where: Path, name: str, value: Any) -> None:
     try:
         where.mkdir(parents=True, exist_ok=True)
         with replacing(where / f"{name}.pickle") as tmp, tmp.open("wb") as f:

@@ -9,9 +9,9 @@ import sqlite3
 import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
+from typing import NamedTuple
 
 from .model import Card
 from .output import replacing, target
@@ -37,8 +37,7 @@ def deck_id(region: str) -> int:
                                    .hexdigest()[:10], 16) % 1_000_000_000
 
 
-@dataclass(frozen=True)
-class Stamped:
+class Stamped(NamedTuple):
     """A card with its GUID and modification time."""
 
     card: Card
@@ -112,7 +111,8 @@ def _write_zip(package: object, model: object, decks: list[tuple[object, list[St
         db = Path(folder) / "collection.anki2"
         conn = sqlite3.connect(db)
         try:
-            conn.execute("PRAGMA journal_mode = OFF")  # a scratch file: no rollback journal to write
+            conn.execute("PRAGMA journal_mode = OFF")  # a scratch file: no rollback journal to write,
+            conn.execute("PRAGMA synchronous = OFF")  # and no waiting for the disk (it is zipped next)
             cursor = conn.cursor()
             package.write_to_db(cursor, model_mod, ids)  # type: ignore[attr-defined]  # schema, decks, note type
             cards: list[tuple[object, ...]] = []

@@ -174,7 +174,7 @@ def rendered(facts: Facts, templates: Path,
     import jinja2  # noqa: F401
 
     from .lock import digest, guid
-    from .parallel import in_parts
+    from .parallel import Ahead, in_parts
     from .relations import plans as relation_plans
 
     renderer = Renderer(templates, compiled() if compiled else None)
@@ -186,8 +186,14 @@ def rendered(facts: Facts, templates: Path,
         return with_ids(renderer.card(plan) for muscle in track(muscles, "Rendering cards")
                         for plan in _muscle_plans(muscle, facts))
 
-    cards = in_parts(part, facts.muscles, MIN_PART)
-    cards.extend(with_ids(renderer.card(plan) for plan in relation_plans(facts)))
+    def across() -> list[tuple[Card, str, str]]:
+        return with_ids(renderer.card(plan) for plan in relation_plans(facts))
+
+    if len(facts.muscles) < MIN_PART * 2:
+        return part(facts.muscles) + across()
+    with Ahead(across) as relations:  # the cards across muscles, in one more process
+        cards = in_parts(part, facts.muscles, MIN_PART)
+        cards.extend(relations.result())
     return cards
 
 

@@ -296,3 +296,17 @@ def test_the_command_ends_with_its_exit_code_and_all_its_output(tmp_path: Path) 
     bad = subprocess.run([sys.executable, "-m", "builder", "build", "--decks", str(tmp_path / "none")],
                          capture_output=True, text=True, cwd=tmp_path)
     assert bad.returncode == 1 and "no such folder" in bad.stderr
+
+
+def test_the_cache_is_whole_when_the_command_ends(tmp_path: Path) -> None:
+    import os
+    import pickle
+
+    env = {**os.environ, "MUSCLE_DECK_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-m", "builder", "build", "--decks", str(DECKS), "-o",
+                           str(tmp_path / "deck.apkg")], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    [entry] = (tmp_path / "cache").glob("deck-*.pickle")  # written by another process, finished before exit
+    with entry.open("rb") as f:
+        deck = pickle.load(f)
+    assert len(deck.cards) == int(done.stdout.split(": ")[1].split()[0])
