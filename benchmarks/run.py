@@ -5,9 +5,11 @@ Usage: python benchmarks/run.py [--sizes 1000,10000] [--repeat 3]
 For the real deck and synthetic decks (the real fact files copied under new ids), it times
 `muscle-deck build` and a baseline process that writes the same notes with genanki alone (no
 loading, validation or rendering), in the same run, and prints times, ratios and peak memory.
-Builds are measured cold (MUSCLE_DECK_CACHE=off: load, check, render, package) and cached
+Builds are measured cold (MUSCLE_DECK_CACHE=off: load, check, render, package), first (the
+same with an empty cache, which the build also fills, as a user's first build does) and cached
 (a rebuild whose inputs did not change: the checked facts and rendered cards come from the
-cache). It also times `muscle-deck --help` against a process that only imports click, and
+cache). Run it from a regular install (`pip install .`): an editable install's import hook
+slows every process's start. It also times `muscle-deck --help` against a process that only imports click, and
 `muscle-deck validate` on the real deck.
 """
 
@@ -115,23 +117,27 @@ def main() -> None:
             base = timed([sys.executable, str(ROOT / "benchmarks/baseline.py"), str(folder / "notes.json"),
                           str(folder / "b.apkg")], args.repeat)
             first = timed(build, args.repeat, cold)
+            empty = min(timed(build, 1, {"MUSCLE_DECK_CACHE": str(folder / f"empty-{label}-{i}")})
+                        for i in range(args.repeat))
             timed(build, 1, warm)  # fills the cache
             again = timed(build, args.repeat, warm)
-            rows.append((label, notes, base, first, again))
+            rows.append((label, notes, base, first, empty, again))
         help_ = timed(cli + ["--help"], max(args.repeat, 10))
         click_only = timed([sys.executable, "-c", "import click"], max(args.repeat, 10))
         start = resource.getrusage(resource.RUSAGE_CHILDREN)
         validate = timed(cli + ["validate"], args.repeat)
         end = resource.getrusage(resource.RUSAGE_CHILDREN)
-    print(f"{'deck':<16}{'notes':>8}{'genanki':>9}{'cold':>8}{'ratio':>7}{'MB':>6}{'cached':>8}{'ratio':>7}{'MB':>6}")
-    for label, notes, base, first, again in rows:
-        print(f"{label:<16}{notes:>8,}{base[0]:>8.2f}s{first[0]:>7.2f}s{first[0] / base[0]:>7.2f}{first[1]:>6.0f}"
-              f"{again[0]:>7.2f}s{again[0] / base[0]:>7.2f}{again[1]:>6.0f}")
+    print(f"{'deck':<16}{'notes':>8}{'genanki':>9}{'MB':>5} |{'cold':>7}{'ratio':>6}{'MB':>5} |{'first':>7}"
+          f"{'ratio':>6}{'MB':>5} |{'cached':>7}{'ratio':>6}{'MB':>5}")
+    for label, notes, base, *builds in rows:
+        print(f"{label:<16}{notes:>8,}{base[0]:>8.2f}s{base[1]:>5.0f} |"
+              + " |".join(f"{b[0]:>6.2f}s{b[0] / base[0]:>6.2f}{b[1]:>5.0f}" for b in builds))
     if len(rows) >= 3:
         small, large = rows[-2], rows[-1]
         size = large[1] / small[1]
         print(f"scaling {small[0]} → {large[0]} ({size:.1f}× the notes): cold {large[3][0] / small[3][0]:.2f}×, "
-              f"cached {large[4][0] / small[4][0]:.2f}×, genanki {large[2][0] / small[2][0]:.2f}× the time")
+              f"first {large[4][0] / small[4][0]:.2f}×, cached {large[5][0] / small[5][0]:.2f}×, "
+              f"genanki {large[2][0] / small[2][0]:.2f}× the time")
     print(f"muscle-deck --help: {help_[0]:.3f} s; import click alone: {click_only[0]:.3f} s; "
           f"ratio {help_[0] / click_only[0]:.2f}")
     cpu = (end.ru_utime - start.ru_utime + end.ru_stime - start.ru_stime) / args.repeat

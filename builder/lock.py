@@ -42,9 +42,17 @@ class Version:
 
 def guid(key: str) -> str:
     """A note's GUID: from its key (muscle id, part, card kind…), never from its content."""
-    import genanki
+    number = int.from_bytes(hashlib.sha256(f"muscle-deck__{key}".encode()).digest()[:8], "big")
+    digits = []
+    while number:
+        number, rest = divmod(number, 91)
+        digits.append(_BASE91[rest])
+    return "".join(reversed(digits))
 
-    return str(genanki.guid_for("muscle-deck", key))
+
+# genanki.guid_for("muscle-deck", key), worked out here so that a build need not import genanki
+# before it writes; tests/test_fast_paths.py pins the two together for every key of the deck.
+_BASE91 = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~"
 
 
 def digest(card: Card) -> str:

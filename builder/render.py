@@ -170,8 +170,7 @@ def rendered(facts: Facts, templates: Path,
 
     `compiled`: gives the templates' bytecode from `compile_all`, perhaps made in another
     process while this one was loading the facts."""
-    import genanki  # noqa: F401  # (for the GUIDs) imported while the templates may still be compiling
-    import jinja2  # noqa: F401
+    import jinja2  # noqa: F401  # imported while the templates may still be compiling
 
     from .lock import digest, guid
     from .parallel import Ahead, in_parts

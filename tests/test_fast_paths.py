@@ -310,3 +310,15 @@ def test_the_cache_is_whole_when_the_command_ends(tmp_path: Path) -> None:
     with entry.open("rb") as f:
         deck = pickle.load(f)
     assert len(deck.cards) == int(done.stdout.split(": ")[1].split()[0])
+
+
+def test_guids_are_genankis() -> None:
+    import genanki
+
+    from builder import lock
+
+    versions = lock.read(DECKS)
+    keys = list(versions) + [f"muscle-{i}/kind:{i * 7919}" for i in range(2000)] + ["", "ü/ß", "a" * 300]
+    for key in keys:
+        assert lock.guid(key) == genanki.guid_for("muscle-deck", key), key
+    assert all(lock.guid(k) == v.guid for k, v in versions.items())
