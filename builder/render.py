@@ -124,7 +124,9 @@ def _sandbox() -> Any:
     The sandbox decides whether an attribute is safe from the object's type and the attribute's
     name only, so each decision is remembered per (type, name). A card's context is plain dicts:
     `s.short` on a dict that has no attribute `short` is `s['short']` in Jinja, looked up here
-    without raising and catching AttributeError first."""
+    without raising and catching AttributeError first. A call of one of the templates' own
+    macros skips the checks that only other callables need; a template's globals are a dict."""
+    from jinja2.runtime import Macro
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     dict_attributes = frozenset(dir(dict))
@@ -138,6 +140,24 @@ def _sandbox() -> Any:
             if known is None:
                 known = self._safe[key] = bool(super().is_safe_attribute(obj, attr, value))
             return known
+
+        def make_globals(self, d: Any) -> Any:
+            # A plain dict instead of Jinja's ChainMap: every render looks a template's globals
+            # over (to set up its context and each `{% from %}` import), and a ChainMap makes
+            # that slow. A copy protects the environment's globals just as well; they are all
+            # set before any template is loaded.
+            return {**self.globals, **(d or {})}
+
+        def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+            if type(__obj) is Macro:  # a template's own macro: safe, and given the evaluation context
+                kwargs.pop("_block_vars", None)  # exactly as Context.call passes it, minus the look-ups
+                kwargs.pop("_loop_vars", None)
+                try:
+                    return __obj(__context.eval_ctx, *args, **kwargs)
+                except StopIteration:
+                    return __context.environment.undefined(
+                        "value was undefined because a callable raised a StopIteration exception")
+            return super().call(__context, __obj, *args, **kwargs)
 
         def getattr(self, obj: Any, attribute: str) -> Any:
             if type(obj) is dict and attribute not in dict_attributes:

@@ -124,6 +124,11 @@ EXPRESSIONS = [
     "{{ d.__class__ }}", "{{ d.pop('name') }}", "{{ l.append(1) }}", "{{ l.__len__() }}", "{{ s.upper() }}",
     "{{ s.format(1) }}", "{{ s.__class__.__mro__ }}", "{{ d.name.__class__ }}", "{{ d.items }}",
     "{{ f.__globals__ }}", "{{ f.__code__ }}", "{{ d.get('name') }}", "{{ d.update({}) }}", "{{ n.real }}",
+    "{% macro m(a, b=2) %}<{{ a }}{{ b }}>{% endmacro %}{{ m('&') }}{{ m(1, b='<') }}{{ m(b=4, a=5) }}",
+    "{% macro m() %}[{{ caller() }}]{% endmacro %}{% call m() %}x{% endcall %}",
+    "{% macro m(a) %}{{ a }}{{ varargs }}{{ kwargs }}{% endmacro %}{{ m(1, 2, z=3) }}",
+    "{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1, 2) }}", "{% macro m(a) %}{% endmacro %}{{ m(b=1) }}",
+    "{% macro m(a) %}{{ a }}{% endmacro %}{% for i in l %}{% set x = i %}{{ m(x) }}{% endfor %}",
 ]
 
 
