@@ -31,7 +31,6 @@ from .yamlsafe import Document, read
 
 REGISTRY_DIR = "registry"
 REQUIRED_FACTS = ("origin", "insertion", "actions", "innervation")
-_KNOWN_IDS: list[str] = []  # ids of fact files that have other problems
 _KINDS = ("regions", "joints", "movements", "nerves", "sources", "landmarks", "removed", "myotomes")
 
 
@@ -42,18 +41,18 @@ def load(decks: Path) -> Facts:
                                        "no such folder; pass --decks a folder laid out like decks/")])
     problems: list[Problem] = []
     refs: list[schema.Ref] = []
+    known: list[str] = []  # ids of fact files with problems of their own, which still resolve elsewhere
     registry_docs = _read_all(sorted((decks / REGISTRY_DIR).glob("*.yaml")),
-                              schema.REGISTRY_FILE, problems, refs)
+                              schema.REGISTRY_FILE, problems, refs, known)
     fact_files = sorted(p for p in decks.rglob("*.yaml")
                         if p.relative_to(decks).parts[0] != REGISTRY_DIR)
-    _KNOWN_IDS.clear()
-    fact_docs = _read_all(fact_files, schema.FACT_FILE, problems, refs)
+    fact_docs = _read_all(fact_files, schema.FACT_FILE, problems, refs, known)
     if not fact_files and not problems:
         problems.append(Problem(shown(decks), 1, 1, "no fact files (*.yaml) found in this folder"))
     entries = _merge_registry(registry_docs, problems)
     _check_registry(entries, registry_docs, problems)
     muscle_ids = _check_muscles(decks, fact_docs, entries, problems)
-    _check_refs(refs, entries, muscle_ids | set(_KNOWN_IDS), problems)
+    _check_refs(refs, entries, muscle_ids | set(known), problems)
     if problems:
         raise ValidationError(problems)
     registry = _registry(entries)
@@ -72,7 +71,7 @@ MIN_PART = 400
 
 
 def _read_all(paths: list[Path], spec: schema.Record, problems: list[Problem],
-              refs: list[schema.Ref]) -> list[tuple[Document, Path]]:
+              refs: list[schema.Ref], known: list[str]) -> list[tuple[Document, Path]]:
     from .parallel import in_parts
 
     docs = []
@@ -83,7 +82,7 @@ def _read_all(paths: list[Path], spec: schema.Record, problems: list[Problem],
         if keep and doc is not None:
             docs.append((doc, path))
         if known_id is not None:
-            _KNOWN_IDS.append(known_id)
+            known.append(known_id)
     return docs
 
 
@@ -92,8 +91,8 @@ def _read_one(path: Path, spec: schema.Record) -> tuple[Document | None, Path, l
     """One file read and checked: (document, path, problems, references, keep it, id known)."""
     doc, problems = read(path, shown(path))
     refs: list[schema.Ref] = []
-    if doc is None:
-        return None, path, problems, refs, False, None
+    if doc is None:  # unreadable: its file name, which must be its id, still resolves elsewhere
+        return None, path, problems, refs, False, path.stem if spec is schema.FACT_FILE else None
     found: list[Problem] = []
     schema.check(spec, doc.data, (), doc, found, refs)
     problems.extend(found)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .model import Facts, Muscle, Part
-from .render import TAG, Plan, nerve_path
+from .render import TAG, Plan, cited, nerve_path
 
 MAX_ITEMS = 8
 # Movements that are not a motion to recall a list of muscles for.
@@ -47,15 +47,11 @@ def plans(facts: Facts) -> Iterator[Plan]:
     yield from _myotome_plans(facts)
 
 
-def _units(muscle: Muscle, fact: str) -> Iterator[tuple[Part | None, object]]:
-    yield from muscle.units(fact)
-
-
 def _supplied(facts: Facts) -> dict[str, list[Item]]:
     """Nerve → the muscles it supplies, directly or through its divisions and branches."""
     by_nerve: dict[str, list[Item]] = {}
     for m in facts.muscles:
-        for part, supply in _units(m, "innervation"):
+        for part, supply in m.units("innervation"):
             for i in supply:  # type: ignore[attr-defined]
                 for nerve in nerve_path(i.nerve, facts.registry).split("::"):
                     by_nerve.setdefault(nerve, []).append(Item(m, part))
@@ -76,7 +72,7 @@ def _action_plans(facts: Facts) -> Iterator[Plan]:
     reg = facts.registry
     by_action: dict[tuple[str, str], list[Item]] = {}
     for m in facts.muscles:
-        for part, actions in _units(m, "actions"):
+        for part, actions in m.units("actions"):
             for a in actions:  # type: ignore[attr-defined]
                 if a.movement not in NOT_ASKED:
                     by_action.setdefault((a.joint, a.movement), []).append(
@@ -113,7 +109,7 @@ def _lesion_plans(facts: Facts) -> Iterator[Plan]:
                      [f"{TAG}::nerve::{nerve_path(nerve_id, reg)}"], nerve=nerve.name,
                      movements=movements, sign=nerve.lesion.text, where="")
         plan.sources.extend(nerve.lesion.sources)
-        plan.context["sources"] = _sources(plan.sources, facts)
+        plan.context["sources"] = cited(plan.sources, facts.registry)
         yield plan
 
 
@@ -122,7 +118,7 @@ def _attachment_plans(facts: Facts) -> Iterator[Plan]:
     for fact, verb in (("origin", "arise from"), ("insertion", "insert on")):
         by_site: dict[str, list[Item]] = {}
         for m in facts.muscles:
-            for part, attachment in _units(m, fact):
+            for part, attachment in m.units(fact):
                 for site in attachment.sites:  # type: ignore[attr-defined]
                     by_site.setdefault(site, []).append(Item(m, part))
         for site, items in sorted(by_site.items()):
@@ -141,7 +137,7 @@ def _myotome_plans(facts: Facts) -> Iterator[Plan]:
                      root=root, joint=reg.joints[myotome.joint].name,
                      movement=reg.movements[myotome.movement], where="")
         plan.sources = list(myotome.sources)
-        plan.context["sources"] = _sources(plan.sources, facts)
+        plan.context["sources"] = cited(plan.sources, facts.registry)
         yield plan
 
 
@@ -184,11 +180,7 @@ def _plan(facts: Facts, kind: str, base: str, suffix: str, items: list[Item], ta
     plan = Plan(kind=kind, key=key, context={}, muscles=muscles, sources=source_ids,
                 deck=regions[0] if len(regions) == 1 else "")
     plan.context = {"items": [i.context() for i in items], "count": len(items), "notes": [],
-                    "sources": _sources(source_ids, facts), **context}
+                    "sources": cited(source_ids, facts.registry), **context}
     plan.tags = [f"{TAG}::card::{kind}"] + [f"{TAG}::region::{r}" for r in regions] + tags
     return plan
 
-
-def _sources(ids: list[str], facts: Facts) -> list[dict[str, str]]:
-    reg = facts.registry
-    return [{"short": reg.sources[s].short, "citation": reg.sources[s].citation} for s in dict.fromkeys(ids)]

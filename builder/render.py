@@ -294,7 +294,7 @@ def _muscle_plans(muscle: Muscle, facts: Facts) -> Iterator[Plan]:
         plan = base.plan("clinical", None, "clinical", items=[c.text for c in muscle.clinical])
         for item in muscle.clinical:
             plan.sources.extend(item.sources)
-        plan.context["sources"] = _sources(plan.sources, reg)
+        plan.context["sources"] = cited(plan.sources, reg)
         yield plan
     split = not muscle.origin or not muscle.insertion
     for part in muscle.parts if split else (None,):
@@ -331,7 +331,7 @@ class _Base:
         notes = self.notes.get(about, ())
         if about not in self.sources:
             ids = list(muscle.sources) + [s for n in notes for s in n.sources]
-            self.sources[about] = (ids, _sources(ids, self.reg))
+            self.sources[about] = (ids, cited(ids, self.reg))
         source_ids, sources = self.sources[about]
         plan = Plan(kind=kind, key=key, context={
             "muscle": self.subject,
@@ -375,6 +375,7 @@ def _confusable(muscle: Muscle, facts: Facts) -> list[dict[str, str]]:
     return [{"name": facts.muscle(c.muscle).name, "cue": c.cue} for c in muscle.confusable]
 
 
-def _sources(ids: list[str], reg: Registry) -> list[dict[str, str]]:
+def cited(ids: list[str], reg: Registry) -> list[dict[str, str]]:
+    """The template context of a card's sources: each cited once, in order."""
     return [{"short": reg.sources[s].short, "citation": reg.sources[s].citation}
             for s in dict.fromkeys(ids)]

@@ -173,3 +173,14 @@ def test_build_writes_nothing_on_invalid_input(mini: Path, tmp_path: Path) -> No
     assert "unknown joint 'hips'" in result.stderr
     assert out.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_file_that_does_not_parse_is_the_only_problem_reported(mini: Path) -> None:
+    """Other files that name its muscle are not blamed for it: its file name is its id."""
+    medius = mini / "lower-limb/gluteal/gluteus-medius.yaml"
+    assert "muscle: gluteus-minimus" in medius.read_text()  # a reference to the broken file's muscle
+    (mini / MINIMUS).write_text(GOOD.replace("name: Gluteus minimus", "name: [Gluteus minimus"))
+    code, lines = validate(mini)
+    assert code == 1
+    assert lines[-1].startswith("Error: 1 problem")
+    assert lines[0].startswith(f"{mini / MINIMUS}:3:7: YAML syntax error")  # where libyaml noticed it
