@@ -4,7 +4,7 @@ Reading ten thousand fact files or rendering eighty thousand cards is the same s
 and over, so it splits cleanly. `in_parts(fn, items)` gives what `fn(items)` gives; where it
 can (Linux, several cores, enough items) it runs `fn` on one part in this process and on each
 other part in a child forked from it. A child inherits everything loaded so far (facts,
-compiled templates) and sends back only its results. If a child fails for any reason, its part
+compiled templates) and sends back only its results, through a temporary file. If a child fails for any reason, its part
 is done again here, so an error is raised exactly as a single-process run would raise it.
 """
 
@@ -14,8 +14,9 @@ import os
 import pickle
 import signal
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, BinaryIO, Generic, TypeVar, cast
 
 from . import progress
 
@@ -43,37 +44,52 @@ def in_parts(fn: Callable[[Sequence[T]], list[R]], items: Sequence[T], min_part:
     if parts < 2 or not hasattr(os, "fork"):
         return fn(items)
     bounds = [len(items) * i // parts for i in range(parts + 1)]
-    children: list[tuple[int, int, Sequence[T]]] = []
+    children: list[tuple[int, BinaryIO, Sequence[T]]] = []
     try:
         for i in range(1, parts):
             part = items[bounds[i]:bounds[i + 1]]
-            read, write = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - runs in the child, which leaves by os._exit
-                os.close(read)
-                _child(fn, part, write)
-            os.close(write)
-            children.append((pid, read, part))
+            children.append((*_fork(fn, part), part))
         results = fn(items[:bounds[1]])
         while children:
-            pid, read, part = children[0]
-            try:
-                with os.fdopen(read, "rb") as pipe:  # unpickled as it arrives: no second copy
-                    got: list[R] | None = pickle.load(pipe)
-            except Exception:  # noqa: BLE001 - a child that died mid-way; its exit status says so
-                got = None
-            _, status = os.waitpid(pid, 0)
+            pid, file, part = children[0]
+            ok, got = _collect(pid, file)
             children.pop(0)
-            if status == 0 and got is not None:
-                results.extend(got)
-            else:  # the child failed: do its part here, where any error surfaces as usual
-                results.extend(fn(part))
+            # the child failed: do its part here, where any error surfaces as usual
+            results.extend(got if ok else fn(part))
         return results
     finally:
-        for pid, read, _ in children:  # interrupted or failed: stop the rest
-            _quietly(os.close, read)
-            _quietly(os.kill, pid, signal.SIGTERM)
-            _quietly(os.waitpid, pid, 0)
+        for pid, file, _ in children:  # interrupted or failed: stop the rest
+            _stop(pid, file)
+
+
+def _fork(fn: Callable[[Sequence[T]], R], part: Sequence[T]) -> tuple[int, BinaryIO]:
+    """A child computing `fn(part)` into a file of its own: an unlinked temporary file, not a
+    pipe, so that a child that finishes first is not held up until the parent reads."""
+    file = tempfile.TemporaryFile()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child, which leaves by os._exit
+        _child(fn, part, file)
+    return pid, file
+
+
+def _collect(pid: int, file: BinaryIO) -> tuple[bool, Any]:
+    """(True, the child's result) once it has ended, or (False, None) if it failed."""
+    _, status = os.waitpid(pid, 0)
+    try:
+        if status != 0:
+            return False, None
+        file.seek(0)
+        return True, pickle.load(file)
+    except Exception:  # noqa: BLE001 - a child that died mid-way; its exit status says so
+        return False, None
+    finally:
+        file.close()
+
+
+def _stop(pid: int, file: BinaryIO) -> None:
+    file.close()
+    _quietly(os.kill, pid, signal.SIGTERM)
+    _quietly(os.waitpid, pid, 0)
 
 
 def _quietly(call: Callable[..., object], *args: int) -> None:
@@ -90,50 +106,36 @@ class Ahead(Generic[R]):
 
     def __init__(self, fn: Callable[[], R]) -> None:
         self._fn = fn
-        self._child: tuple[int, int] | None = None
+        self._child: tuple[int, BinaryIO] | None = None
         if cores() > 1 and hasattr(os, "fork"):
-            read, write = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - runs in the child, which leaves by os._exit
-                os.close(read)
-                _child(lambda _: fn(), (), write)
-            os.close(write)
-            self._child = (pid, read)
+            self._child = _fork(lambda _: fn(), ())
 
     def result(self) -> R:
         if self._child is None:
             return self._fn()
-        pid, read = self._child
-        try:
-            with os.fdopen(read, "rb") as pipe:
-                got: R = pickle.load(pipe)
-            ok = True
-        except Exception:  # noqa: BLE001 - the child died; its exit status says so
-            ok = False
-        _, status = os.waitpid(pid, 0)
+        pid, file = self._child
         self._child = None
-        return got if ok and status == 0 else self._fn()
+        ok, got = _collect(pid, file)
+        return cast(R, got) if ok else self._fn()
 
     def __enter__(self) -> Ahead[R]:
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._child is not None:
-            pid, read = self._child
+            pid, file = self._child
             self._child = None
-            _quietly(os.close, read)
-            _quietly(os.kill, pid, signal.SIGTERM)
-            _quietly(os.waitpid, pid, 0)
+            _stop(pid, file)
 
 
 def _child(fn: Callable[[Sequence[T]], R], part: Sequence[T],
-           write: int) -> None:  # pragma: no cover - runs in the child
+           file: BinaryIO) -> None:  # pragma: no cover - runs in the child
     code = 1
     try:
         progress.silence()  # one progress bar, the parent's
         result = fn(part)
-        with os.fdopen(write, "wb", buffering=1 << 20) as pipe:
-            pickle.dump(result, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(result, file, protocol=pickle.HIGHEST_PROTOCOL)
+        file.flush()
         code = 0
     except BaseException:  # noqa: BLE001 - the parent redoes the part and reports the error
         pass

@@ -233,6 +233,49 @@ def test_a_split_build_writes_the_same_bytes(real_copy: Path, tmp_path: Path, jo
     assert (tmp_path / "one.apkg").read_bytes() == (tmp_path / "split.apkg").read_bytes()
 
 
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="processes are split by fork")
+@pytest.mark.parametrize("value", [None, [], {"cards": 3}])
+def test_a_result_from_another_process_is_used_as_it_came(value: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever a child returns (None too) is its result: the work is not done again here."""
+    import os
+
+    monkeypatch.setenv("MUSCLE_DECK_JOBS", "2")
+    here = os.getpid()
+    ran_here: list[str] = []
+
+    def once() -> Any:
+        if os.getpid() == here:
+            ran_here.append("ahead")
+        return value
+
+    with parallel.Ahead(once) as ahead:
+        assert ahead.result() == value
+
+    def part(items: Any) -> list[Any]:
+        if os.getpid() == here:
+            ran_here.append(f"part from {items[0]}")
+        return [value for _ in items]
+
+    assert parallel.in_parts(part, range(8), 4) == [value] * 8
+    assert ran_here == ["part from 0"]  # the first part is this process's own; the second came back
+
+
+def test_a_failed_process_has_its_work_done_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.setenv("MUSCLE_DECK_JOBS", "2")
+    here = os.getpid()
+
+    def part(items: Any) -> list[int]:
+        if os.getpid() != here:
+            os._exit(3)  # a child that dies without a result
+        return [i * 2 for i in items]
+
+    assert parallel.in_parts(part, range(8), 4) == [i * 2 for i in range(8)]
+    with parallel.Ahead(lambda: part([21])[0]) as ahead:
+        assert ahead.result() == 42
+
+
 def problems_of(decks: Path) -> str:
     with pytest.raises(ValidationError) as caught:
         build(decks, TEMPLATES, decks.parent / "out.apkg", Selection(), at=AT)
