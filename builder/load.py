@@ -6,7 +6,7 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import schema
 from .errors import Problem, ValidationError
@@ -41,22 +41,32 @@ def load(decks: Path) -> Facts:
                                        "no such folder; pass --decks a folder laid out like decks/")])
     problems: list[Problem] = []
     refs: list[schema.Ref] = []
-    known: list[str] = []  # ids of fact files with problems of their own, which still resolve elsewhere
-    registry_docs = _read_all(sorted((decks / REGISTRY_DIR).glob("*.yaml")),
-                              schema.REGISTRY_FILE, problems, refs, known)
+    registry_docs = []
+    for doc, _, found, found_refs, keep, _ in (_read_one(p, schema.REGISTRY_FILE)
+                                               for p in sorted((decks / REGISTRY_DIR).glob("*.yaml"))):
+        problems.extend(found)
+        refs.extend(found_refs)
+        if keep and doc is not None:
+            registry_docs.append(doc)
+    entries = _merge_registry(registry_docs, problems)
+    _check_registry(entries, problems)
     fact_files = sorted(p for p in decks.rglob("*.yaml")
                         if p.relative_to(decks).parts[0] != REGISTRY_DIR)
-    fact_docs = _read_all(fact_files, schema.FACT_FILE, problems, refs, known)
+    facts = _read_facts(decks, fact_files, entries)
     if not fact_files and not problems:
         problems.append(Problem(shown(decks), 1, 1, "no fact files (*.yaml) found in this folder"))
-    entries = _merge_registry(registry_docs, problems)
-    _check_registry(entries, registry_docs, problems)
-    muscle_ids = _check_muscles(decks, fact_docs, entries, problems)
-    _check_refs(refs, entries, muscle_ids | set(known), problems)
+    known: set[str] = set()  # ids of fact files with problems of their own, which still resolve elsewhere
+    for fact in facts:
+        problems.extend(fact.problems)
+        refs.extend(fact.refs)
+        if fact.muscle is None and fact.id is not None:
+            known.add(fact.id)
+    muscle_ids = _check_unique([f for f in facts if f.checked], problems)
+    _check_refs(refs, entries, muscle_ids | known, problems)
     if problems:
         raise ValidationError(problems)
     registry = _registry(entries)
-    muscles = tuple(sorted((_muscle(doc) for doc, _ in fact_docs), key=lambda m: m.id))
+    muscles = tuple(sorted((f.muscle for f in facts if f.muscle is not None), key=lambda m: m.id))
     return Facts(registry, muscles)
 
 
@@ -68,22 +78,6 @@ def shown(path: Path) -> str:
 
 # Fact files per process below which reading stays in one process.
 MIN_PART = 400
-
-
-def _read_all(paths: list[Path], spec: schema.Record, problems: list[Problem],
-              refs: list[schema.Ref], known: list[str]) -> list[tuple[Document, Path]]:
-    from .parallel import in_parts
-
-    docs = []
-    for doc, path, found, found_refs, keep, known_id in in_parts(
-            lambda part: [_read_one(p, spec) for p in track(part, "Checking fact files")], paths, MIN_PART):
-        problems.extend(found)
-        refs.extend(found_refs)
-        if keep and doc is not None:
-            docs.append((doc, path))
-        if known_id is not None:
-            known.append(known_id)
-    return docs
 
 
 def _read_one(path: Path, spec: schema.Record) -> tuple[Document | None, Path, list[Problem],
@@ -108,14 +102,58 @@ def _read_one(path: Path, spec: schema.Record) -> tuple[Document | None, Path, l
     return doc, path, problems, refs, False, known_id
 
 
+class _Fact(NamedTuple):
+    """A fact file read and checked on its own (perhaps in another process): what the checks
+    across files need, and its muscle if it has no problem of its own. `doc` has no data: only
+    its text, to find where a problem is."""
+
+    doc: Document
+    checked: bool  # it matches the schema, so its id and name take part in the checks across files
+    id: str | None
+    name: str | None
+    former_ids: tuple[str, ...]
+    muscle: Muscle | None
+    problems: list[Problem]
+    refs: list[schema.Ref]  # references to muscles, which only the checks across files can resolve
+
+
+def _read_facts(decks: Path, paths: list[Path], entries: Entries) -> list[_Fact]:
+    from .parallel import in_parts
+
+    return in_parts(lambda part: [_read_fact(decks, p, entries) for p in track(part, "Checking fact files")],
+                    paths, MIN_PART)
+
+
+def _read_fact(decks: Path, path: Path, entries: Entries) -> _Fact:
+    doc, _, problems, refs, checked, known_id = _read_one(path, schema.FACT_FILE)
+    if doc is None:
+        return _Fact(Document(shown(path), None), False, known_id, None, (), None, problems, [])
+    data = doc.data
+    muscle = None
+    if checked:
+        own: list[Problem] = []
+        _check_path(decks, path, doc, entries, own)
+        _check_parts(doc, own)
+        _check_facts(doc, entries, own)
+        problems.extend(own)
+        muscle = None if own else _muscle(doc)
+    _check_refs([r for r in refs if r.kind != "muscle"], entries, set(), problems)
+    light = Document(doc.path, None, doc.text, doc._marks)  # the data is not needed any more
+    muscle_refs = [schema.Ref(r.kind, r.value, light, r.at) for r in refs if r.kind == "muscle"]
+    if not checked:
+        return _Fact(light, False, known_id, None, (), None, problems, muscle_refs)
+    return _Fact(light, True, data["id"], data["name"], tuple(data.get("former_ids") or ()), muscle,
+                 problems, muscle_refs)
+
+
 # --- registry ------------------------------------------------------------------------------
 
 Entries = dict[str, dict[str, tuple[Any, Document]]]
 
 
-def _merge_registry(docs: list[tuple[Document, Path]], problems: list[Problem]) -> Entries:
+def _merge_registry(docs: list[Document], problems: list[Problem]) -> Entries:
     entries: Entries = {kind: {} for kind in _KINDS}
-    for doc, _ in docs:
+    for doc in docs:
         if not isinstance(doc.data, dict):
             continue
         for kind in _KINDS:
@@ -138,8 +176,7 @@ def _merge_registry(docs: list[tuple[Document, Path]], problems: list[Problem]) 
     return entries
 
 
-def _check_registry(entries: Entries, docs: list[tuple[Document, Path]],
-                    problems: list[Problem]) -> None:
+def _check_registry(entries: Entries, problems: list[Problem]) -> None:
     for key, (nerve, doc) in entries["nerves"].items():
         if not isinstance(nerve, dict):
             continue
@@ -175,34 +212,25 @@ def _registry(entries: Entries) -> Registry:
 
 # --- fact files ----------------------------------------------------------------------------
 
-def _check_muscles(decks: Path, docs: list[tuple[Document, Path]], entries: Entries,
-                   problems: list[Problem]) -> set[str]:
+def _check_unique(facts: list[_Fact], problems: list[Problem]) -> set[str]:
+    """Ids and names are unique across files, and no former id is another muscle's id."""
     ids: dict[str, Document] = {}
     names: dict[str, Document] = {}
-    for doc, path in docs:
-        data = doc.data
-        muscle_id = data.get("id")
-        if isinstance(muscle_id, str):
-            if muscle_id in ids:
-                problems.append(doc.problem(("id",), f"muscle id '{muscle_id}' is already used by "
-                                                      f"{ids[muscle_id].path}; ids must be unique"))
-            ids.setdefault(muscle_id, doc)
-            if isinstance(data.get("region"), str) and isinstance(data.get("group", ""), str):
-                _check_path(decks, path, doc, entries, problems)
-        name = data.get("name")
-        if isinstance(name, str):
-            folded = name.casefold()
-            if folded in names:
-                problems.append(doc.problem(("name",), f"name '{name}' is already used by "
+    for fact in facts:
+        if fact.id in ids:
+            problems.append(fact.doc.problem(("id",), f"muscle id '{fact.id}' is already used by "
+                                                      f"{ids[fact.id].path}; ids must be unique"))
+        ids.setdefault(fact.id, fact.doc)  # type: ignore[arg-type]  # a checked file has an id
+        folded = str(fact.name).casefold()
+        if folded in names:
+            problems.append(fact.doc.problem(("name",), f"name '{fact.name}' is already used by "
                                                         f"{names[folded].path}; names must be unique"))
-            names.setdefault(folded, doc)
-        _check_parts(doc, problems)
-        _check_facts(doc, entries, problems)
-    for doc, _ in docs:
-        for i, former in enumerate(doc.data.get("former_ids") or []):
+        names.setdefault(folded, fact.doc)
+    for fact in facts:
+        for i, former in enumerate(fact.former_ids):
             if former in ids:
-                problems.append(doc.problem(("former_ids", i), f"former id '{former}' is the id of "
-                                                                f"{ids[former].path}; ids are never reused"))
+                problems.append(fact.doc.problem(("former_ids", i), f"former id '{former}' is the id of "
+                                                                     f"{ids[former].path}; ids are never reused"))
     return set(ids)
 
 
