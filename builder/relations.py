@@ -10,7 +10,7 @@ movers or split by group, other lists split by group, and what still does not fi
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .model import Facts, Muscle, Part
 from .render import TAG, Plan, cited, nerve_path
@@ -19,8 +19,7 @@ MAX_ITEMS = 8
 # Movements that are not a motion to recall a list of muscles for.
 NOT_ASKED = {"stabilization", "tension", "support"}
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     """One muscle (or part) in a list answer."""
 
     muscle: Muscle
@@ -40,9 +39,10 @@ class Item:
 
 def plans(facts: Facts) -> Iterator[Plan]:
     """Every relational card of the deck."""
-    yield from _nerve_plans(facts)
+    supplied = _supplied(facts)
+    yield from _nerve_plans(facts, supplied)
     yield from _action_plans(facts)
-    yield from _lesion_plans(facts)
+    yield from _lesion_plans(facts, supplied)
     yield from _attachment_plans(facts)
     yield from _myotome_plans(facts)
 
@@ -50,17 +50,20 @@ def plans(facts: Facts) -> Iterator[Plan]:
 def _supplied(facts: Facts) -> dict[str, list[Item]]:
     """Nerve → the muscles it supplies, directly or through its divisions and branches."""
     by_nerve: dict[str, list[Item]] = {}
+    chains: dict[str, list[str]] = {}  # nerve → it and the nerves it is part of
     for m in facts.muscles:
         for part, supply in m.units("innervation"):
             for i in supply:  # type: ignore[attr-defined]
-                for nerve in nerve_path(i.nerve, facts.registry).split("::"):
+                if i.nerve not in chains:
+                    chains[i.nerve] = nerve_path(i.nerve, facts.registry).split("::")
+                for nerve in chains[i.nerve]:
                     by_nerve.setdefault(nerve, []).append(Item(m, part))
     return {nerve: _merge(items) for nerve, items in by_nerve.items()}
 
 
-def _nerve_plans(facts: Facts) -> Iterator[Plan]:
+def _nerve_plans(facts: Facts, supplied: dict[str, list[Item]]) -> Iterator[Plan]:
     reg = facts.registry
-    for nerve_id, items in sorted(_supplied(facts).items()):
+    for nerve_id, items in sorted(supplied.items()):
         nerve = reg.nerves[nerve_id]
         for suffix, where, chunk in _fit(items, facts):
             yield _plan(facts, "nerve-muscles", f"nerve:{nerve_id}", suffix, chunk,
@@ -91,9 +94,8 @@ def _action_plans(facts: Facts) -> Iterator[Plan]:
                         prime_only=False, **context)
 
 
-def _lesion_plans(facts: Facts) -> Iterator[Plan]:
+def _lesion_plans(facts: Facts, supplied: dict[str, list[Item]]) -> Iterator[Plan]:
     reg = facts.registry
-    supplied = _supplied(facts)
     for nerve_id, items in sorted(supplied.items()):
         nerve = reg.nerves[nerve_id]
         if not nerve.lesion:
@@ -157,8 +159,8 @@ def _merge(items: list[Item]) -> list[Item]:
 
 
 def _fit(items: list[Item], facts: Facts) -> Iterator[tuple[str, str, list[Item]]]:
-    """The whole list, or the list split by group when it is too long; over-long groups are left out."""
-    items = _merge(items)
+    """The whole list (merged already), or the list split by group when it is too long;
+    over-long groups are left out."""
     if len(items) <= MAX_ITEMS:
         yield "", "", items
         return

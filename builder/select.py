@@ -46,18 +46,17 @@ def cards(facts: Facts | None, all_cards: Iterable[Card], sel: Selection) -> lis
 
     `facts` is needed only when the selection filters muscles (`sel.by_muscle`)."""
     all_cards = list(all_cards)
+    ids: set[str] | None = None  # None: every muscle
     if sel.by_muscle:
         assert facts is not None, "muscle filters need the facts"
         ids = {m.id for m in muscles(facts, sel)}
-    else:
-        ids = {m for c in all_cards for m in c.muscles}
     _known("--card", sel.cards, set(KINDS))
     tags = [_tag(t) for t in sel.tags]
     if tags:
         _known("--tag", tuple(t[len(TAG) + 2:] for t in tags),
                {t[len(TAG) + 2:] for c in all_cards for t in _prefixes(c.tags)})
     chosen = [c for c in all_cards
-              if ids.intersection(c.muscles)
+              if (c.muscles if ids is None else ids.intersection(c.muscles))
               and (not sel.cards or c.kind in sel.cards)
               and (not tags or any(t == want or t.startswith(want + "::")
                                    for t in c.tags for want in tags))]
