@@ -82,6 +82,7 @@ def timed(cmd: list[str], repeat: int, env: dict[str, str] | None = None) -> tup
               "sys.stderr.write(r.stderr);"
               "print(r.returncode,w,resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
     for _ in range(repeat):
+        os.sync()  # the files earlier steps wrote go to disk now, not while this run is timed
         done = subprocess.run([sys.executable, "-c", script, *cmd], cwd=ROOT, capture_output=True, text=True,
                               env={**os.environ, **(env or {})})
         code, wall, rss = done.stdout.split()
