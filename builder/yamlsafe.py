@@ -25,13 +25,20 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 
 class _Loader(_Base):
     """The base loader, tagging each node by its kind in one step: it has no implicit or path
-    resolvers, so BaseResolver.resolve would come to the same answer the long way."""
+    resolvers, so BaseResolver's methods would come to the same answers the long way."""
 
     _DEFAULT = {ScalarNode: "tag:yaml.org,2002:str", SequenceNode: "tag:yaml.org,2002:seq",
                 MappingNode: "tag:yaml.org,2002:map"}
 
     def resolve(self, kind: type, value: Any, implicit: Any) -> str:
         return self._DEFAULT[kind]
+
+    # No path resolvers either: nothing to track on the way into and out of each collection.
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
 
 # The base loader tags every plain scalar as text; _plain() resolves booleans, nulls and
 # numbers as YAML 1.1 (PyYAML's safe loader) does, without a regex per scalar.
