@@ -44,29 +44,38 @@ def in_parts(fn: Callable[[Sequence[T]], list[R]], items: Sequence[T], min_part:
     if parts < 2 or not hasattr(os, "fork"):
         return fn(items)
     bounds = [len(items) * i // parts for i in range(parts + 1)]
-    children: list[tuple[int, BinaryIO, Sequence[T]]] = []
+    children: list[tuple[tuple[int, BinaryIO] | None, Sequence[T]]] = []
     try:
         for i in range(1, parts):
             part = items[bounds[i]:bounds[i + 1]]
-            children.append((*_fork(fn, part), part))
+            children.append((_fork(fn, part), part))
         results = fn(items[:bounds[1]])
         while children:
-            pid, file, part = children[0]
-            ok, got = _collect(pid, file)
+            child, part = children[0]
+            ok, got = _collect(*child) if child else (False, [])
             children.pop(0)
-            # the child failed: do its part here, where any error surfaces as usual
+            # the child failed (or never started): do its part here, where any error surfaces as usual
             results.extend(got if ok else fn(part))
         return results
     finally:
-        for pid, file, _ in children:  # interrupted or failed: stop the rest
-            _stop(pid, file)
+        for child, _ in children:  # interrupted or failed: stop the rest
+            if child:
+                _stop(*child)
 
 
-def _fork(fn: Callable[[Sequence[T]], R], part: Sequence[T]) -> tuple[int, BinaryIO]:
+def _fork(fn: Callable[[Sequence[T]], R], part: Sequence[T]) -> tuple[int, BinaryIO] | None:
     """A child computing `fn(part)` into a file of its own: an unlinked temporary file, not a
-    pipe, so that a child that finishes first is not held up until the parent reads."""
-    file = tempfile.TemporaryFile()
-    pid = os.fork()
+    pipe, so that a child that finishes first is not held up until the parent reads. None when
+    no child can be started (no temporary file, or no new process): the caller does the part."""
+    try:
+        file = tempfile.TemporaryFile()
+    except OSError:
+        return None
+    try:
+        pid = os.fork()
+    except OSError:
+        file.close()
+        return None
     if pid == 0:  # pragma: no cover - runs in the child, which leaves by os._exit
         _child(fn, part, file)
     return pid, file

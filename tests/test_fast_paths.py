@@ -276,6 +276,19 @@ def test_a_failed_process_has_its_work_done_here(monkeypatch: pytest.MonkeyPatch
         assert ahead.result() == 42
 
 
+def test_without_a_temporary_file_the_work_is_done_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    def no_room() -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setenv("MUSCLE_DECK_JOBS", "2")
+    monkeypatch.setattr(tempfile, "TemporaryFile", no_room)
+    assert parallel.in_parts(lambda items: [i * 2 for i in items], range(8), 4) == [i * 2 for i in range(8)]
+    with parallel.Ahead(lambda: 42) as ahead:
+        assert ahead.result() == 42
+
+
 def problems_of(decks: Path) -> str:
     with pytest.raises(ValidationError) as caught:
         build(decks, TEMPLATES, decks.parent / "out.apkg", Selection(), at=AT)
