@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -42,8 +43,8 @@ def load(decks: Path) -> Facts:
     problems: list[Problem] = []
     refs: list[schema.Ref] = []
     registry_docs = []
-    for doc, _, found, found_refs, keep, _ in (_read_one(p, schema.REGISTRY_FILE)
-                                               for p in sorted((decks / REGISTRY_DIR).glob("*.yaml"))):
+    for doc, found, found_refs, keep, _ in (_read_one(p, schema.REGISTRY_FILE)
+                                            for p in sorted((decks / REGISTRY_DIR).glob("*.yaml"))):
         problems.extend(found)
         refs.extend(found_refs)
         if keep and doc is not None:
@@ -89,26 +90,26 @@ def shown(path: Path) -> str:
 MIN_PART = 400
 
 
-def _read_one(path: Path, spec: schema.Record) -> tuple[Document | None, Path, list[Problem],
+def _read_one(path: Path, spec: schema.Record) -> tuple[Document | None, list[Problem],
                                                         list[schema.Ref], bool, str | None]:
-    """One file read and checked: (document, path, problems, references, keep it, id known)."""
+    """One file read and checked: (document, problems, references, keep it, id known)."""
     doc, problems = read(path, shown(path))
     refs: list[schema.Ref] = []
     if doc is None:  # unreadable: its file name, which must be its id, still resolves elsewhere
-        return None, path, problems, refs, False, path.stem if spec is schema.FACT_FILE else None
+        return None, problems, refs, False, path.stem if spec is schema.FACT_FILE else None
     found: list[Problem] = []
     schema.check(spec, doc.data, (), doc, found, refs)
     problems.extend(found)
     if not found:
-        return doc, path, problems, refs, True, None
+        return doc, problems, refs, True, None
     if spec is schema.REGISTRY_FILE and isinstance(doc.data, dict):
-        return doc, path, problems, refs, True, None  # a registry file's valid entries still count
+        return doc, problems, refs, True, None  # a registry file's valid entries still count
     known_id = None
     if isinstance(doc.data, dict):
         _check_parts(doc, problems)  # say what is missing even when other keys are wrong
         if isinstance(doc.data.get("id"), str):
             known_id = doc.data["id"]  # its id still resolves in other files
-    return doc, path, problems, refs, False, known_id
+    return doc, problems, refs, False, known_id
 
 
 class _Fact(NamedTuple):
@@ -134,7 +135,7 @@ def _read_facts(decks: Path, paths: list[Path], entries: Entries) -> list[_Fact]
 
 
 def _read_fact(decks: Path, path: Path, entries: Entries) -> _Fact:
-    doc, _, problems, refs, checked, known_id = _read_one(path, schema.FACT_FILE)
+    doc, problems, refs, checked, known_id = _read_one(path, schema.FACT_FILE)
     if doc is None:
         return _Fact(Document(shown(path), None), False, known_id, None, (), None, problems, [])
     data = doc.data
@@ -147,7 +148,7 @@ def _read_fact(decks: Path, path: Path, entries: Entries) -> _Fact:
         problems.extend(own)
         muscle = None if own else _muscle(doc)
     _check_refs([r for r in refs if r.kind != "muscle"], entries, set(), problems)
-    light = Document(doc.path, None, doc.text, doc._marks)  # the data is not needed any more
+    light = replace(doc, data=None)  # the data is not needed any more
     muscle_refs = [schema.Ref(r.kind, r.value, light, r.at) for r in refs if r.kind == "muscle"]
     if not checked:
         return _Fact(light, False, known_id, None, (), None, problems, muscle_refs)

@@ -266,15 +266,6 @@ def _names(muscle: Muscle) -> str:
 
 # --- what cards each muscle gets --------------------------------------------------------------
 
-def plans(facts: Facts) -> Iterator[Plan]:
-    """The cards of the deck: muscle by muscle, kind by kind; then the cards across muscles."""
-    from .relations import plans as relation_plans
-
-    for muscle in track(facts.muscles, "Rendering cards"):
-        yield from _muscle_plans(muscle, facts)
-    yield from relation_plans(facts)
-
-
 def _muscle_plans(muscle: Muscle, facts: Facts) -> Iterator[Plan]:
     reg = facts.registry
     base = _Base(muscle, facts)
