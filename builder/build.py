@@ -5,16 +5,15 @@ from __future__ import annotations
 import gc
 import pickle
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Generator, Iterable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cache, lock
+from . import cache, lock, select
 from .model import Card, Facts
 from .package import Stamped, note_type_digest, write
 from .select import Selection
-from .select import cards as select_cards
 
 
 class Deck:
@@ -23,14 +22,25 @@ class Deck:
     In the cache the facts stay pickled until something asks for them: a plain build of the
     whole deck needs only the cards and the region names."""
 
-    def __init__(self, facts: Facts, cards: list[tuple[Card, str, str]]) -> None:
-        """`cards`: each card with its GUID and content digest."""
+    def __init__(self, facts: Facts, cards: Iterable[tuple[Card, str, str]] = ()) -> None:
+        """`cards`: each card with its GUID and content digest (more may be `add`ed)."""
         self._facts: Facts | None = facts
         self._pickled = b""
-        self.cards = [card for card, _, _ in cards]
-        self.guids = {card.key: guid for card, guid, _ in cards}
-        self.digests = {card.key: digest for card, _, digest in cards}
+        self.cards: list[Card] = []
+        self.guids: dict[str, str] = {}
+        self.digests: dict[str, str] = {}
         self.regions = {r.id: r.name for r in facts.registry.regions.values()}
+        self.add(cards)
+
+    def add(self, cards: Iterable[tuple[Card, str, str]]) -> list[Card]:
+        """Add cards, each with its GUID and content digest; they are returned."""
+        added = []
+        for card, guid, digest in cards:
+            added.append(card)
+            self.guids[card.key] = guid
+            self.digests[card.key] = digest
+        self.cards.extend(added)
+        return added
 
     @property
     def facts(self) -> Facts:
@@ -84,36 +94,70 @@ def build(decks: Path, templates: Path, output: Path, selection: Selection | Non
 
 def _build(decks: Path, templates: Path, output: Path, selection: Selection | None,
            at: int | None) -> BuildResult:
-    full = deck(decks, templates)
-    selection = selection or Selection()
-    chosen = select_cards(full.facts if selection.by_muscle else None, full.cards, selection)
-    versions = lock.read(decks)
-    at = lock.now() if at is None else at
-    keyed = {c.key: full.digests[c.key] for c in chosen}
-    keyed[lock.MODEL_KEY] = note_type_digest(templates)
-    mods, changed = lock.stamp(keyed, versions, at)
-    notes = [Stamped(c, full.guids[c.key], mods[c.key]) for c in chosen]
-    write(notes, full.regions, templates, mods[lock.MODEL_KEY], output, protected=(decks, templates))
-    return BuildResult(output, len(notes), len({m for c in chosen for m in c.muscles}),
-                       dict(Counter(c.kind for c in chosen)), len(changed))
+    full, coming = _deck(decks, templates)
+    with closing(coming):  # stopped early (an error): so are the processes rendering cards
+        selection = selection or Selection()
+        keeps = select.chooser(full.facts if selection.by_muscle else None, selection)
+        versions = lock.read(decks)
+        at = lock.now() if at is None else at
+        model_mod, model_changed = lock.stamped(lock.MODEL_KEY, note_type_digest(templates), versions, at)
+        chosen: list[Card] = []
+        changed = int(model_changed)
+
+        def notes() -> Iterator[Stamped]:  # written as the cards are rendered
+            nonlocal changed
+            for part in coming:
+                for card in part:
+                    if keeps(card):
+                        chosen.append(card)
+                        mod, new = lock.stamped(card.key, full.digests[card.key], versions, at)
+                        changed += new
+                        yield Stamped(card, full.guids[card.key], mod)
+            select.check(full.cards, chosen, selection)  # before the package replaces anything
+
+        write(notes(), full.regions, templates, model_mod, output, protected=(decks, templates))
+    return BuildResult(output, len(chosen), len({m for c in chosen for m in c.muscles}),
+                       dict(Counter(c.kind for c in chosen)), changed)
 
 
 def deck(decks: Path, templates: Path) -> Deck:
     """Load, check and render the full deck (reused from the cache when no input changed)."""
+    full, coming = _deck(decks, templates)
+    with gc_paused(), closing(coming):
+        for _ in coming:
+            pass
+    return full
+
+
+def _at_once(cards: list[Card]) -> Generator[list[Card], None, None]:
+    yield cards
+
+
+def _deck(decks: Path, templates: Path) -> tuple[Deck, Generator[list[Card], None, None]]:
+    """The full deck, and its cards in parts as they come: all at once from the cache, else as
+    they are rendered. The deck's card lists are complete (and it is cached) once the parts
+    have run out."""
     name = "deck-" + cache.key(decks, templates) if cache.folder() is not None else ""
     cached = cache.get(name) if name else None
     if isinstance(cached, Deck):
-        return cached
+        return cached, _at_once(cached.cards)
     from .load import load
     from .parallel import Ahead
     from .render import compile_all, rendered
 
     with gc_paused(), Ahead(lambda: compile_all(templates)) as compiled:  # meanwhile: load
         facts = load(decks)
-        result = Deck(facts, rendered(facts, templates, compiled.result))
+        parts = rendered(facts, templates, compiled.result)
+    full = Deck(facts)
+
+    def filling() -> Generator[list[Card], None, None]:
+        with closing(parts):
+            for part in parts:
+                yield full.add(part)
         if name:
-            cache.put(name, result)
-    return result
+            cache.put(name, full)
+
+    return full, filling()
 
 
 def full_deck(decks: Path, templates: Path) -> tuple[Facts, list[Card], dict[str, str]]:

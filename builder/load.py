@@ -27,7 +27,6 @@ from .model import (
     Registry,
     Source,
 )
-from .progress import track
 from .yamlsafe import Document, read
 
 REGISTRY_DIR = "registry"
@@ -86,8 +85,9 @@ def shown(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
-# Fact files per process below which reading stays in one process.
-MIN_PART = 400
+# Fact files read per chunk: a deck with no more is read in this process, a larger one in
+# worker processes (see parallel.streamed).
+CHUNK = 250
 
 
 def _read_one(path: Path, spec: schema.Record) -> tuple[Document | None, list[Problem],
@@ -128,10 +128,11 @@ class _Fact(NamedTuple):
 
 
 def _read_facts(decks: Path, paths: list[Path], entries: Entries) -> list[_Fact]:
-    from .parallel import in_parts
+    from .parallel import streamed
 
-    return in_parts(lambda part: [_read_fact(decks, p, entries) for p in track(part, "Checking fact files")],
-                    paths, MIN_PART)
+    parts = streamed(lambda chunk: [_read_fact(decks, p, entries) for p in chunk], paths, CHUNK,
+                     "Checking fact files")
+    return [fact for part in parts for fact in part]
 
 
 def _read_fact(decks: Path, path: Path, entries: Entries) -> _Fact:

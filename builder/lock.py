@@ -88,13 +88,19 @@ def stamp(keyed: dict[str, str], lock: dict[str, Version], at: int) -> tuple[dic
     """Modification times for notes given as key → digest, and the keys that changed."""
     mods, changed = {}, []
     for key, dig in keyed.items():
-        old = lock.get(key)
-        if old and old.digest == dig:
-            mods[key] = old.mod
-        else:
-            mods[key] = max(at, old.mod + 1) if old else at
+        mods[key], new = stamped(key, dig, lock, at)
+        if new:
             changed.append(key)
     return mods, changed
+
+
+def stamped(key: str, dig: str, lock: dict[str, Version], at: int) -> tuple[int, bool]:
+    """One note's modification time, and whether its content differs from the lock: its locked
+    time while its digest matches, else the build time (and always later than the locked one)."""
+    old = lock.get(key)
+    if old and old.digest == dig:
+        return old.mod, False
+    return (max(at, old.mod + 1) if old else at), True
 
 
 def updated(keyed: dict[str, str], lock: dict[str, Version], removed: dict[str, str],

@@ -8,8 +8,8 @@ import shutil
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Iterator, Sequence
-from itertools import count
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import count, islice
 from pathlib import Path
 from typing import NamedTuple
 
@@ -60,52 +60,53 @@ def note_type_digest(templates: Path) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def write(notes: Sequence[Stamped], decks: dict[str, str], templates: Path, model_mod: int,
+def write(notes: Iterable[Stamped], decks: dict[str, str], templates: Path, model_mod: int,
           output: Path, protected: Sequence[Path] = ()) -> None:
-    """Write the .apkg atomically: a temporary file beside `output`, then a rename."""
+    """Write the .apkg atomically: a temporary file beside `output`, then a rename.
+
+    `notes` may still be in the making: each is written as it comes, in the order given, into
+    the top deck or its region's subdeck (`decks`: region id → name). If taking the next note
+    raises, nothing is written."""
     import genanki
 
     output = target(output, protected, suffix=".apkg")
     tmpls, css = note_type(templates)
     model = genanki.Model(MODEL_ID, MODEL_NAME, fields=[{"name": f} for f in FIELDS],
                           templates=tmpls, css=css, sort_field_index=0)
-    by_deck: dict[str, list[Stamped]] = {"": []}
-    for region in sorted({n.card.deck for n in notes} - {""}):
-        by_deck[region] = []
-    for stamped in notes:
-        by_deck[stamped.card.deck].append(stamped)
-    decks_ = []
-    for region, members in by_deck.items():
-        deck = genanki.Deck(deck_id(region), f"{TOP_DECK}::{decks[region]}" if region else TOP_DECK)
-        if members or not region:
-            deck.add_model(model)
-        decks_.append((deck, members))
     with replacing(output) as tmp:
-        _write_zip(genanki.Package([d for d, _ in decks_]), model, decks_, model_mod, tmp)
+        _write_zip(notes, model, decks, model_mod, tmp)
 
 
-def _rows(model: object, decks: list[tuple[object, list[Stamped]]], ids: Iterator[int],
-          cards: list[tuple[object, ...]]) -> Iterator[tuple[object, ...]]:
-    """The notes table's rows, exactly as genanki's Note.write_to_db makes them (same ids, same
-    order), one at a time for executemany; each note's card rows are added to `cards`."""
+def _rows(model: object, notes: Iterable[Stamped], ids: Iterator[int], cards: list[tuple[object, ...]],
+          used: set[str]) -> Iterator[tuple[object, ...]]:
+    """The notes table's rows, exactly as genanki's Note.write_to_db makes them (ids in the
+    order of the notes), one at a time for executemany; each note's card rows are added to
+    `cards`, and its region to `used`."""
     required = model._req  # type: ignore[attr-defined]  # [card ord, 'any'|'all', [field ords]]
     mid = MODEL_ID
-    for deck, members in decks:
-        did = deck.deck_id  # type: ignore[attr-defined]
-        for stamped in members:
-            card = stamped.card
-            fields = (card.front, card.back, card.sources, card.muscle_names, card.kind)
-            nid = next(ids)
-            mod = stamped.mod
-            yield (nid, stamped.guid, mid, mod, -1, " " + " ".join(card.tags) + " ",
-                   "\x1f".join(fields), card.front, 0, 0, "")
-            for ord_, how, field_ords in required:
-                if (all if how == "all" else any)(fields[i] for i in field_ords):
-                    cards.append((next(ids), nid, did, ord_, mod, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ""))
+    deck_ids: dict[str, int] = {}
+    for stamped in notes:
+        card = stamped.card
+        did = deck_ids.get(card.deck)
+        if did is None:
+            did = deck_ids[card.deck] = deck_id(card.deck)
+            used.add(card.deck)
+        fields = (card.front, card.back, card.sources, card.muscle_names, card.kind)
+        nid = next(ids)
+        mod = stamped.mod
+        yield (nid, stamped.guid, mid, mod, -1, " " + " ".join(card.tags) + " ",
+               "\x1f".join(fields), card.front, 0, 0, "")
+        for ord_, how, field_ords in required:
+            if (all if how == "all" else any)(fields[i] for i in field_ords):
+                cards.append((next(ids), nid, did, ord_, mod, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ""))
 
 
-def _write_zip(package: object, model: object, decks: list[tuple[object, list[Stamped]]], model_mod: int,
+def _write_zip(notes: Iterable[Stamped], model: object, names: dict[str, str], model_mod: int,
                path: Path) -> None:
+    import genanki
+    from genanki.apkg_col import APKG_COL
+    from genanki.apkg_schema import APKG_SCHEMA
+
     ids = count(model_mod * 1000)
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "collection.anki2"
@@ -118,10 +119,22 @@ def _write_zip(package: object, model: object, decks: list[tuple[object, list[St
             # Anki reads a collection of any page size.
             conn.execute("PRAGMA page_size = 65536")
             cursor = conn.cursor()
-            package.write_to_db(cursor, model_mod, ids)  # type: ignore[attr-defined]  # schema, decks, note type
-            cards: list[tuple[object, ...]] = []
-            cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", _rows(model, decks, ids, cards))
-            cursor.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards)
+            cursor.executescript(APKG_SCHEMA)
+            used: set[str] = set()
+            coming = iter(notes)
+            # A thousand notes at a time, then their cards: little is left to do once the last note comes.
+            while batch := list(islice(coming, 1000)):
+                cards: list[tuple[object, ...]] = []
+                cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                                   _rows(model, batch, ids, cards, used))
+                cursor.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards)
+            # The collection, its decks and the note type, as genanki's Package.write_to_db writes
+            # them: the top deck, then each region's deck that has notes.
+            cursor.executescript(APKG_COL)
+            for region in ["", *sorted(used - {""})]:
+                deck = genanki.Deck(deck_id(region), f"{TOP_DECK}::{names[region]}" if region else TOP_DECK)
+                deck.add_model(model)
+                deck.write_to_db(cursor, model_mod, ids)
             conn.commit()
         finally:
             conn.close()

@@ -1,11 +1,13 @@
-"""Large decks on every core: a list's parts worked on in forked processes, results in order.
+"""Large decks on every core: a list's chunks worked on in forked processes, results in order.
 
 Reading ten thousand fact files or rendering eighty thousand cards is the same small job over
-and over, so it splits cleanly. `in_parts(fn, items)` gives what `fn(items)` gives; where it
-can (Linux, several cores, enough items) it runs `fn` on one part in this process and on each
-other part in a child forked from it. A child inherits everything loaded so far (facts,
-compiled templates) and sends back only its results, through a temporary file. If a child fails for any reason, its part
-is done again here, so an error is raised exactly as a single-process run would raise it.
+and over, so it splits cleanly. `streamed(fn, items, size)` gives `fn` of each chunk of items,
+in order; where it can (Linux, several cores, several chunks) worker processes forked from this
+one compute the chunks, and each result is taken here as soon as it is ready, while later ones
+are still being computed. A worker inherits everything loaded so far (facts, compiled
+templates) and sends back only its results, through a temporary file. If a worker fails for any
+reason, its chunks are computed here, so an error is raised exactly as a single-process run
+would raise it. `Ahead(fn)` computes one result in another process meanwhile.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pickle
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, BinaryIO, Generic, TypeVar, cast
 
 from . import progress
@@ -38,29 +40,127 @@ def cores() -> int:
         return max(1, min(os.cpu_count() or 1, 8))
 
 
-def in_parts(fn: Callable[[Sequence[T]], list[R]], items: Sequence[T], min_part: int) -> list[R]:
-    """`fn(items)`, computed in parts of at least `min_part` items, one part per core."""
-    parts = min(cores(), len(items) // max(min_part, 1))
-    if parts < 2 or not hasattr(os, "fork"):
-        return fn(items)
-    bounds = [len(items) * i // parts for i in range(parts + 1)]
-    children: list[tuple[tuple[int, BinaryIO] | None, Sequence[T]]] = []
+def streamed(fn: Callable[[Sequence[T]], R], items: Sequence[T], size: int, label: str) -> Iterator[R]:
+    """`fn(chunk)` for each consecutive chunk of `size` items, yielded in order (and reported
+    as progress under `label`).
+
+    With several cores and several chunks, worker processes forked here compute the chunks (of
+    n workers, the i-th takes chunks i, i + n, i + 2n…) and send each result as soon as it is
+    made, while this process takes the results in order and uses them (to write them out, say)
+    as the rest are still being computed. A chunk whose worker failed, or could not start, is
+    computed here, so an error is raised exactly as a single-process run would raise it.
+    Elsewhere every chunk is computed here, when it is asked for. Close the iterator (or let it
+    run out) to stop the workers."""
+    chunks = [items[i:i + size] for i in range(0, len(items), max(size, 1))]
+    return progress.in_steps(_streamed(fn, chunks), [len(c) for c in chunks], label)
+
+
+def _streamed(fn: Callable[[Sequence[T]], R], chunks: list[Sequence[T]]) -> Iterator[R]:
+    count = min(cores(), len(chunks))
+    if count < 2 or not hasattr(os, "fork"):
+        for chunk in chunks:
+            yield fn(chunk)
+        return
+    workers: list[_Worker | None] = []
     try:
-        for i in range(1, parts):
-            part = items[bounds[i]:bounds[i + 1]]
-            children.append((_fork(fn, part), part))
-        results = fn(items[:bounds[1]])
-        while children:
-            child, part = children[0]
-            ok, got = _collect(*child) if child else (False, [])
-            children.pop(0)
-            # the child failed (or never started): do its part here, where any error surfaces as usual
-            results.extend(got if ok else fn(part))
-        return results
+        for i in range(count):
+            workers.append(_Worker.start(fn, chunks[i::count]))
+        for k, chunk in enumerate(chunks):
+            worker = workers[k % count]
+            ok, got = worker.next() if worker else (False, None)
+            if not ok:
+                if worker:
+                    worker.stop()
+                    workers[k % count] = None
+                got = fn(chunk)
+            yield cast(R, got)
     finally:
-        for child, _ in children:  # interrupted or failed: stop the rest
-            if child:
-                _stop(*child)
+        for worker in workers:
+            if worker:
+                worker.stop()
+
+
+class _Worker:
+    """A forked process computing `fn` over its chunks. Each result goes into an unlinked
+    temporary file (so the worker never waits for this process to read), and its length down
+    a pipe once it is whole."""
+
+    def __init__(self, pid: int, file: BinaryIO, pipe: int) -> None:
+        self.pid, self.file, self.pipe, self.offset = pid, file, pipe, 0
+
+    @classmethod
+    def start(cls, fn: Callable[[Sequence[T]], R], chunks: list[Sequence[T]]) -> _Worker | None:
+        """None when no worker can be started (no temporary file, pipe or process)."""
+        try:
+            file = tempfile.TemporaryFile()
+        except OSError:
+            return None
+        try:
+            read, write = os.pipe()
+        except OSError:
+            file.close()
+            return None
+        try:
+            pid = os.fork()
+        except OSError:
+            file.close()
+            os.close(read)
+            os.close(write)
+            return None
+        if pid == 0:  # pragma: no cover - runs in the worker, which leaves by os._exit
+            os.close(read)
+            _work(fn, chunks, file, write)
+        os.close(write)  # this process only reads: the pipe ends when the worker does
+        return cls(pid, file, read)
+
+    def next(self) -> tuple[bool, Any]:
+        """(True, the next result), or (False, None) if the worker ended without sending it."""
+        try:
+            head = _read(self.pipe, 8)
+            if len(head) < 8:
+                return False, None
+            size = int.from_bytes(head, "little")
+            data = b""
+            while len(data) < size:
+                more = os.pread(self.file.fileno(), size - len(data), self.offset + len(data))
+                if not more:
+                    return False, None
+                data += more
+            self.offset += size
+            return True, pickle.loads(data)
+        except Exception:  # noqa: BLE001 - a result cut short; the chunk is computed again here
+            return False, None
+
+    def stop(self) -> None:
+        _quietly(os.close, self.pipe)
+        _stop(self.pid, self.file)
+
+
+def _read(fd: int, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        more = os.read(fd, size - len(data))
+        if not more:
+            break
+        data += more
+    return data
+
+
+def _work(fn: Callable[[Sequence[T]], R], chunks: list[Sequence[T]], file: BinaryIO,
+          pipe: int) -> None:  # pragma: no cover - runs in the worker
+    code = 1
+    try:
+        progress.silence()  # one progress bar, the parent's
+        for chunk in chunks:
+            data = pickle.dumps(fn(chunk), protocol=pickle.HIGHEST_PROTOCOL)
+            file.write(data)
+            file.flush()
+            os.write(pipe, len(data).to_bytes(8, "little"))
+        code = 0
+    except BaseException:  # noqa: BLE001 - this process redoes the chunk and reports the error
+        pass
+    finally:
+        os._exit(code)
 
 
 def _fork(fn: Callable[[Sequence[T]], R], part: Sequence[T]) -> tuple[int, BinaryIO] | None:

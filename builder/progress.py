@@ -10,18 +10,30 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
-T = TypeVar("T")
+P = TypeVar("P")
 Reporter = Callable[[Sequence[object], str], Iterable[object]]
 
 _state: dict[str, object] = {"reporter": None, "minimum": 500}
 
 
-def track(items: Sequence[T], label: str) -> Iterable[T]:
-    """`items`, reported as they are consumed when a reporter is installed and there are many."""
+def in_steps(parts: Iterable[P], sizes: Sequence[int], label: str) -> Iterator[P]:
+    """`parts` as they are consumed, each the work of `sizes[i]` items, reported as a loop over
+    all those items: by the installed reporter, if there are at least its minimum."""
     reporter = _state["reporter"]
-    if reporter is None or len(items) < int(_state["minimum"]):  # type: ignore[call-overload]
-        return items
-    return reporter(items, label)  # type: ignore[no-any-return, operator]
+    total = sum(sizes)
+    if reporter is None or total < int(_state["minimum"]):  # type: ignore[call-overload]
+        yield from parts
+        return
+    ticks = iter(reporter(range(total), label))  # type: ignore[operator]
+    try:
+        for part, size in zip(parts, sizes, strict=True):
+            for _ in range(size):
+                next(ticks, None)
+            yield part
+        for _ in ticks:  # the bar's end
+            pass
+    finally:
+        getattr(parts, "close", lambda: None)()  # stopped early: so is the work behind `parts`
 
 
 @contextmanager

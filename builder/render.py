@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import MuscleDeckError
 from .model import Action, Card, Facts, Innervation, Muscle, Part, Registry
-from .progress import track
 
 TAG = "muscle-deck"
 _SPLIT = "<!--muscle-deck:split-->"
@@ -175,45 +174,51 @@ def lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text[1:2].islower() or len(text) < 2 else text
 
 
-# Muscles per process below which rendering stays in one process (forking costs about 2 ms).
-MIN_PART = 40
+# Muscles rendered per chunk: a deck with no more is rendered in this process, a larger one in
+# worker processes (see parallel.streamed).
+CHUNK = 50
 
 
 def render(facts: Facts, templates: Path) -> list[Card]:
     """Every card of the full deck, in a stable order."""
-    return [card for card, _, _ in rendered(facts, templates)]
+    return [card for part in rendered(facts, templates) for card, _, _ in part]
 
 
-def rendered(facts: Facts, templates: Path,
-             compiled: Callable[[], dict[str, bytes]] | None = None) -> list[tuple[Card, str, str]]:
-    """Every card of the full deck in a stable order, each with its GUID and content digest.
+def rendered(facts: Facts, templates: Path, compiled: Callable[[], dict[str, bytes]] | None = None
+             ) -> Generator[list[tuple[Card, str, str]], None, None]:
+    """Every card of the full deck in a stable order, each with its GUID and content digest,
+    in parts as they are made: the cards of each chunk of muscles, then the cards across muscles.
 
-    `compiled`: gives the templates' bytecode from `compile_all`, perhaps made in another
-    process while this one was loading the facts."""
+    The templates are loaded (and any error in them raised) here; the cards are made as the
+    parts are asked for. `compiled`: gives the templates' bytecode from `compile_all`, perhaps
+    made in another process while this one was loading the facts. Close the iterator (or let it
+    run out) to stop the processes at work on it."""
     import jinja2  # noqa: F401  # imported while the templates may still be compiling
 
-    from .lock import digest, guid
-    from .parallel import Ahead, in_parts
-    from .relations import plans as relation_plans
+    return _rendered(facts, Renderer(templates, compiled() if compiled else None))
 
-    renderer = Renderer(templates, compiled() if compiled else None)
+
+def _rendered(facts: Facts, renderer: Renderer) -> Generator[list[tuple[Card, str, str]], None, None]:
+    from .lock import digest, guid
+    from .parallel import Ahead, streamed
+    from .relations import plans as relation_plans
 
     def with_ids(cards: Iterable[Card]) -> list[tuple[Card, str, str]]:
         return [(card, guid(card.key), digest(card)) for card in cards]
 
     def part(muscles: Sequence[Muscle]) -> list[tuple[Card, str, str]]:
-        return with_ids(renderer.card(plan) for muscle in track(muscles, "Rendering cards")
-                        for plan in _muscle_plans(muscle, facts))
+        return with_ids(renderer.card(plan) for muscle in muscles for plan in _muscle_plans(muscle, facts))
 
     def across() -> list[tuple[Card, str, str]]:
         return with_ids(renderer.card(plan) for plan in relation_plans(facts))
 
-    if len(facts.muscles) < MIN_PART * 2:
-        return part(facts.muscles) + across()
+    if len(facts.muscles) <= CHUNK:
+        yield from streamed(part, facts.muscles, CHUNK, "Rendering cards")
+        yield across()
+        return
     with Ahead(across) as relations:  # the cards across muscles, in one more process
-        cards = in_parts(part, facts.muscles, MIN_PART)
-        cards.extend(relations.result())
-    return cards
+        yield from streamed(part, facts.muscles, CHUNK, "Rendering cards")
+        yield relations.result()
 
 
 class Renderer:

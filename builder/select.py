@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from .errors import SelectionError
@@ -45,25 +45,40 @@ def cards(facts: Facts | None, all_cards: Iterable[Card], sel: Selection) -> lis
     """The cards of the selected muscles that also match the card-kind and tag filters.
 
     `facts` is needed only when the selection filters muscles (`sel.by_muscle`)."""
+    keeps = chooser(facts, sel)
     all_cards = list(all_cards)
+    chosen = [c for c in all_cards if keeps(c)]
+    check(all_cards, chosen, sel)
+    return chosen
+
+
+def chooser(facts: Facts | None, sel: Selection) -> Callable[[Card], bool]:
+    """Whether a card is selected, one card at a time (for cards still being made); `check`
+    the selection once every card has been seen."""
     ids: set[str] | None = None  # None: every muscle
     if sel.by_muscle:
         assert facts is not None, "muscle filters need the facts"
         ids = {m.id for m in muscles(facts, sel)}
     _known("--card", sel.cards, set(KINDS))
     tags = [_tag(t) for t in sel.tags]
+
+    def keeps(c: Card) -> bool:
+        return bool((c.muscles if ids is None else ids.intersection(c.muscles))
+                    and (not sel.cards or c.kind in sel.cards)
+                    and (not tags or any(t == want or t.startswith(want + "::") for t in c.tags for want in tags)))
+
+    return keeps
+
+
+def check(all_cards: Sequence[Card], chosen: Sequence[Card], sel: Selection) -> None:
+    """Raise SelectionError if a --tag names no tag of the deck, or if no card was chosen."""
+    tags = [_tag(t) for t in sel.tags]
     if tags:
         _known("--tag", tuple(t[len(TAG) + 2:] for t in tags),
                {t[len(TAG) + 2:] for c in all_cards for t in _prefixes(c.tags)})
-    chosen = [c for c in all_cards
-              if (c.muscles if ids is None else ids.intersection(c.muscles))
-              and (not sel.cards or c.kind in sel.cards)
-              and (not tags or any(t == want or t.startswith(want + "::")
-                                   for t in c.tags for want in tags))]
     if not chosen:
         raise SelectionError("no card matches all of these filters together: "
                              + _describe(sel) + "; loosen one of them")
-    return chosen
 
 
 def _matches(m: Muscle, sel: Selection, facts: Facts) -> bool:

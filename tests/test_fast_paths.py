@@ -175,22 +175,23 @@ def test_bulk_rows_are_the_rows_genanki_writes(tmp_path: Path, monkeypatch: pyte
 
     build(DECKS, TEMPLATES, tmp_path / "ours.apkg", Selection(), at=AT)
 
-    def genanki_notes(pkg: Any, model: Any, decks: Any, model_mod: int, path: Path) -> None:
-        for deck, members in decks:  # the notes written by genanki's Note.write_to_db, one by one
-            for stamped in members:
-                card = stamped.card
-                note = genanki.Note(model=model, guid=stamped.guid, tags=list(card.tags),
-                                    fields=[card.front, card.back, card.sources, card.muscle_names, card.kind])
-                deck.add_note(note)
+    def genanki_notes(notes: Any, model: Any, names: Any, model_mod: int, path: Path) -> None:
+        notes = list(notes)
+        regions = sorted({n.card.deck for n in notes} - {""})
+        decks = [genanki.Deck(package.deck_id(r), f"{package.TOP_DECK}::{names[r]}" if r else package.TOP_DECK)
+                 for r in ["", *regions]]
+        for deck in decks:
+            deck.add_model(model)
         db = tmp_path / "genanki.anki2"
         conn = sqlite3.connect(db)
         cursor = conn.cursor()
         ids = count(model_mod * 1000)
-        pkg.write_to_db(cursor, model_mod, ids)
-        mods = {s.guid: s.mod for _, members in decks for s in members}
-        for guid, mod in mods.items():  # genanki stamps every note with one time; ours keep their own
-            cursor.execute("UPDATE notes SET mod = ? WHERE guid = ?", (mod, guid))
-            cursor.execute("UPDATE cards SET mod = ? WHERE nid = (SELECT id FROM notes WHERE guid = ?)", (mod, guid))
+        genanki.Package(decks).write_to_db(cursor, model_mod, ids)  # the collection, decks and note type
+        for stamped in notes:  # then the notes, by genanki's Note.write_to_db, one by one, in order
+            card = stamped.card
+            note = genanki.Note(model=model, guid=stamped.guid, tags=list(card.tags),
+                                fields=[card.front, card.back, card.sources, card.muscle_names, card.kind])
+            note.write_to_db(cursor, stamped.mod, package.deck_id(card.deck), ids)
         conn.commit()
         conn.close()
         with zipfile.ZipFile(path, "w") as archive:
@@ -209,11 +210,11 @@ def test_bulk_rows_are_the_rows_genanki_writes(tmp_path: Path, monkeypatch: pyte
 
 @pytest.fixture
 def split_everything(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Parts small enough that the real deck's loading and rendering are both split."""
+    """Chunks small enough that the real deck's loading and rendering are both split."""
     from builder import render
 
-    monkeypatch.setattr(load_module, "MIN_PART", 10)
-    monkeypatch.setattr(render, "MIN_PART", 10)
+    monkeypatch.setattr(load_module, "CHUNK", 10)
+    monkeypatch.setattr(render, "CHUNK", 10)
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="processes are split by fork")
@@ -223,23 +224,24 @@ def test_a_split_build_writes_the_same_bytes(real_copy: Path, tmp_path: Path, jo
     monkeypatch.setenv("MUSCLE_DECK_JOBS", "1")
     build(real_copy, TEMPLATES, tmp_path / "one.apkg", Selection(), at=AT)
     monkeypatch.setenv("MUSCLE_DECK_JOBS", jobs)
-    calls: list[int] = []
-    real_in_parts = parallel.in_parts
+    started: list[int] = []
+    real_start = parallel._Worker.start
 
-    def counting(fn: Any, items: Any, min_part: int) -> Any:
-        calls.append(min(parallel.cores(), len(items) // min_part))
-        return real_in_parts(fn, items, min_part)
+    def counting(fn: Any, chunks: Any) -> Any:
+        started.append(len(chunks))
+        return real_start(fn, chunks)
 
-    monkeypatch.setattr(parallel, "in_parts", counting)
+    monkeypatch.setattr(parallel._Worker, "start", counting)
     build(real_copy, TEMPLATES, tmp_path / "split.apkg", Selection(), at=AT)
-    assert calls and all(parts == int(jobs) for parts in calls[-2:])  # the fact files, then the cards
+    assert len(started) == 2 * int(jobs)  # workers for the fact files, then for the cards
+    assert all(chunks >= 2 for chunks in started)
     assert (tmp_path / "one.apkg").read_bytes() == (tmp_path / "split.apkg").read_bytes()
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="processes are split by fork")
 @pytest.mark.parametrize("value", [None, [], {"cards": 3}])
 def test_a_result_from_another_process_is_used_as_it_came(value: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Whatever a child returns (None too) is its result: the work is not done again here."""
+    """Whatever a worker returns (None too) is its result: the work is not done again here."""
     import os
 
     monkeypatch.setenv("MUSCLE_DECK_JOBS", "2")
@@ -254,29 +256,106 @@ def test_a_result_from_another_process_is_used_as_it_came(value: Any, monkeypatc
     with parallel.Ahead(once) as ahead:
         assert ahead.result() == value
 
-    def part(items: Any) -> list[Any]:
+    def chunk(items: Any) -> Any:
         if os.getpid() == here:
-            ran_here.append(f"part from {items[0]}")
-        return [value for _ in items]
+            ran_here.append(f"chunk from {items[0]}")
+        return value
 
-    assert parallel.in_parts(part, range(8), 4) == [value] * 8
-    assert ran_here == ["part from 0"]  # the first part is this process's own; the second came back
+    assert list(parallel.streamed(chunk, range(8), 2, "")) == [value] * 4
+    assert ran_here == []
 
 
-def test_a_failed_process_has_its_work_done_here(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="processes are split by fork")
+def test_results_come_in_order_while_workers_are_still_at_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first result is taken while the last chunk is not yet done (here: not even begun)."""
+    import os
+    import select
+
+    monkeypatch.setenv("MUSCLE_DECK_JOBS", "2")
+    read, write = os.pipe()
+
+    def chunk(items: Any) -> list[int]:
+        if items[0] == 6:  # the last chunk waits for a word from the consumer (at most 20 s)
+            ready, _, _ = select.select([read], [], [], 20)
+            if not ready:
+                return [-1]
+        return [i * 2 for i in items]
+
+    results = []
+    for got in parallel.streamed(chunk, range(8), 2, ""):
+        results.append(got)
+        if len(results) == 1:
+            os.write(write, b"!")
+    assert results == [[0, 2], [4, 6], [8, 10], [12, 14]]
+    os.close(read)
+    os.close(write)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="processes are split by fork")
+@pytest.mark.parametrize("dies_at", [0, 4])
+def test_a_failed_process_has_its_work_done_here(dies_at: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that dies, at once or after sending a result, leaves the rest of its chunks to
+    this process; the results are the same, in the same order."""
     import os
 
     monkeypatch.setenv("MUSCLE_DECK_JOBS", "2")
     here = os.getpid()
+    ran_here: list[int] = []
 
-    def part(items: Any) -> list[int]:
-        if os.getpid() != here:
-            os._exit(3)  # a child that dies without a result
+    def chunk(items: Any) -> list[int]:
+        if os.getpid() != here and items[0] >= dies_at and items[0] % 4 == 0:
+            os._exit(3)  # the first worker dies without a result
+        if os.getpid() == here:
+            ran_here.append(items[0])
         return [i * 2 for i in items]
 
-    assert parallel.in_parts(part, range(8), 4) == [i * 2 for i in range(8)]
-    with parallel.Ahead(lambda: part([21])[0]) as ahead:
+    assert [r for got in parallel.streamed(chunk, range(12), 2, "") for r in got] == [i * 2 for i in range(12)]
+    assert ran_here == [i for i in (0, 4, 8) if i >= dies_at]
+    with parallel.Ahead(lambda: chunk([21])[0]) as ahead:
         assert ahead.result() == 42
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="processes are split by fork")
+def test_an_error_is_raised_here_as_without_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MUSCLE_DECK_JOBS", "2")
+
+    def chunk(items: Any) -> list[int]:
+        if 5 in items:
+            raise ValueError("five")
+        return list(items)
+
+    with pytest.raises(ValueError, match="five"):
+        list(parallel.streamed(chunk, range(8), 2, ""))
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="processes are split by fork")
+def test_stopping_early_stops_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import time
+
+    monkeypatch.setenv("MUSCLE_DECK_JOBS", "2")
+    pids: list[int] = []
+    real_start = parallel._Worker.start
+
+    def recording(fn: Any, chunks: Any) -> Any:
+        worker = real_start(fn, chunks)
+        pids.append(worker.pid)
+        return worker
+
+    monkeypatch.setattr(parallel._Worker, "start", recording)
+
+    def chunk(items: Any) -> list[int]:
+        if items[0] > 0:
+            time.sleep(60)  # still at work when the consumer stops
+        return list(items)
+
+    stream = parallel.streamed(chunk, range(8), 2, "")
+    assert next(stream) == [0, 1]
+    stream.close()  # type: ignore[attr-defined]
+    assert len(pids) == 2
+    for pid in pids:  # stopped and reaped: no such process any more
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
 
 
 def test_without_a_temporary_file_the_work_is_done_here(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -287,7 +366,8 @@ def test_without_a_temporary_file_the_work_is_done_here(monkeypatch: pytest.Monk
 
     monkeypatch.setenv("MUSCLE_DECK_JOBS", "2")
     monkeypatch.setattr(tempfile, "TemporaryFile", no_room)
-    assert parallel.in_parts(lambda items: [i * 2 for i in items], range(8), 4) == [i * 2 for i in range(8)]
+    assert list(parallel.streamed(lambda items: [i * 2 for i in items], range(8), 4, "")) == [[0, 2, 4, 6],
+                                                                                          [8, 10, 12, 14]]
     with parallel.Ahead(lambda: 42) as ahead:
         assert ahead.result() == 42
 
