@@ -132,7 +132,22 @@ EXPRESSIONS = [
     "{% macro m(a) %}{{ a }}{{ varargs }}{{ kwargs }}{% endmacro %}{{ m(1, 2, z=3) }}",
     "{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1, 2) }}", "{% macro m(a) %}{% endmacro %}{{ m(b=1) }}",
     "{% macro m(a) %}{{ a }}{% endmacro %}{% for i in l %}{% set x = i %}{{ m(x) }}{% endfor %}",
+    "{{ h }}{{ h ~ h }}{{ [h, h] | join(h) }}{{ h | safe }}{{ h | e }}{{ h | upper }}{{ n }}{{ d }}{{ l }}",
+    "{% set x %}<{{ h }}>{% endset %}{{ x }}{{ x | length }}{{ x ~ h }}",
+    "{% macro m(a) %}<i>{{ a }}</i>{% endmacro %}{{ m(h) }}{{ m(m(h)) }}{{ m(h) | length }}{{ m(h) ~ h }}",
+    "{% macro m() %}[{{ caller() }}]{% endmacro %}{% call m() %}{{ h }}{% endcall %}",
+    "{% filter upper %}{{ h }}{% endfilter %}{% for c in h %}{{ c }}{% endfor %}{{ h[0] }}",
+    "{% autoescape false %}{{ h }}{% endautoescape %}{{ h }}",
 ]
+
+
+@given(st.text(alphabet=st.sampled_from("&<>'\"a é\n;#")) | st.text())
+def test_output_is_escaped_as_markupsafe_escapes_it(text: str) -> None:
+    from markupsafe import escape
+
+    from builder.render import _escape_replacing, _escape_text
+
+    assert _escape_text(text) == _escape_replacing(text) == str(escape(text))
 
 
 @pytest.mark.parametrize("source", EXPRESSIONS)
@@ -142,7 +157,8 @@ def test_the_sandbox_decides_as_jinja_does(source: str) -> None:
 
     from builder.render import _sandbox
 
-    context = {"d": {"name": "x", "items": "shadow"}, "l": [1], "s": "a{}", "f": lambda: 1, "n": 3}
+    context = {"d": {"name": "x", "items": "shadow"}, "l": [1], "s": "a{}", "f": lambda: 1, "n": 3,
+               "h": "<a href='x'>&amp;\"</a>"}
 
     def outcome(env: Any) -> str:
         try:
