@@ -7,7 +7,7 @@ import pickle
 from collections import Counter
 from collections.abc import Generator, Iterable, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cache, lock, select
@@ -80,6 +80,7 @@ class BuildResult:
     muscles: int
     by_kind: dict[str, int]
     unlocked: int  # notes whose content is not yet in decks/notes.lock
+    deck: Deck = field(repr=False, compare=False)  # the full deck the notes were chosen from
 
 
 def build(decks: Path, templates: Path, output: Path, selection: Selection | None = None,
@@ -117,7 +118,7 @@ def _build(decks: Path, templates: Path, output: Path, selection: Selection | No
 
         write(notes(), full.regions, templates, model_mod, output, protected=(decks, templates))
     return BuildResult(output, len(chosen), len({m for c in chosen for m in c.muscles}),
-                       dict(Counter(c.kind for c in chosen)), changed)
+                       dict(Counter(c.kind for c in chosen)), changed, full)
 
 
 def deck(decks: Path, templates: Path) -> Deck:
