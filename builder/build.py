@@ -9,6 +9,7 @@ from collections.abc import Generator, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import cache, lock, select
 from .model import Card, Facts
@@ -19,18 +20,22 @@ from .select import Selection
 class Deck:
     """The full deck: checked facts, every card, and each card's GUID and content digest by key.
 
-    In the cache the facts stay pickled until something asks for them: a plain build of the
-    whole deck needs only the cards and the region names."""
+    In the cache a deck is stored as its parts of cards, as they were rendered, then the deck
+    itself without its cards; the facts stay pickled until something asks for them (a plain
+    build of the whole deck needs only the cards and the region names)."""
 
     def __init__(self, facts: Facts, cards: Iterable[tuple[Card, str, str]] = ()) -> None:
         """`cards`: each card with its GUID and content digest (more may be `add`ed)."""
         self._facts: Facts | None = facts
         self._pickled = b""
+        self.regions = {r.id: r.name for r in facts.registry.regions.values()}
+        self._no_cards()
+        self.add(cards)
+
+    def _no_cards(self) -> None:
         self.cards: list[Card] = []
         self.guids: dict[str, str] = {}
         self.digests: dict[str, str] = {}
-        self.regions = {r.id: r.name for r in facts.registry.regions.values()}
-        self.add(cards)
 
     def add(self, cards: Iterable[tuple[Card, str, str]]) -> list[Card]:
         """Add cards, each with its GUID and content digest; they are returned."""
@@ -48,11 +53,30 @@ class Deck:
             self._facts = pickle.loads(self._pickled)
         return self._facts
 
-    def __getstate__(self) -> dict[str, object]:
-        state = dict(self.__dict__)
-        state["_pickled"] = self._pickled or pickle.dumps(self._facts, protocol=pickle.HIGHEST_PROTOCOL)
-        state["_facts"] = None
-        return state
+    def pickled_facts(self, pickled: bytes) -> None:
+        """The facts, pickled already (perhaps by another process), for when the deck is pickled."""
+        self._pickled = pickled
+
+    def __getstate__(self) -> dict[str, object]:  # without its cards: the cache stores those as they came
+        return {"_pickled": self._pickled or pickle.dumps(self._facts, protocol=pickle.HIGHEST_PROTOCOL),
+                "regions": self.regions}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._facts = None
+        self._pickled = state["_pickled"]
+        self.regions = state["regions"]
+        self._no_cards()
+
+
+def _cached(name: str) -> Deck | None:
+    """The deck stored in the cache under `name`: its parts of cards, then itself."""
+    pieces = cache.pieces(name)
+    if not pieces or not isinstance(pieces[-1], Deck):
+        return None
+    full: Deck = pieces.pop()
+    for part in pieces:
+        full.add(part)
+    return full
 
 
 @contextmanager
@@ -86,11 +110,8 @@ class BuildResult:
 def build(decks: Path, templates: Path, output: Path, selection: Selection | None = None,
           at: int | None = None) -> BuildResult:
     """Build an .apkg of the selected cards; write nothing if anything is wrong."""
-    try:
-        with gc_paused():
-            return _build(decks, templates, output, selection, at)
-    finally:
-        cache.settle()  # the cache, written meanwhile by another process, is complete on return
+    with gc_paused():
+        return _build(decks, templates, output, selection, at)
 
 
 def _build(decks: Path, templates: Path, output: Path, selection: Selection | None,
@@ -139,8 +160,8 @@ def _deck(decks: Path, templates: Path) -> tuple[Deck, Generator[list[Card], Non
     they are rendered. The deck's card lists are complete (and it is cached) once the parts
     have run out."""
     name = "deck-" + cache.key(decks, templates) if cache.folder() is not None else ""
-    cached = cache.get(name) if name else None
-    if isinstance(cached, Deck):
+    cached = _cached(name) if name else None
+    if cached is not None:
         return cached, _at_once(cached.cards)
     from .load import load
     from .parallel import Ahead
@@ -152,11 +173,20 @@ def _deck(decks: Path, templates: Path) -> tuple[Deck, Generator[list[Card], Non
     full = Deck(facts)
 
     def filling() -> Generator[list[Card], None, None]:
-        with closing(parts):
-            for part in parts:
-                yield full.add(part)
-        if name:
-            cache.put(name, full)
+        with closing(parts), cache.Entry(name) as entry:
+            if not name or not entry.writing:
+                for part, _ in parts:
+                    yield full.add(part)
+                return
+            # Each part of cards is stored as it came from the process that rendered it; the
+            # facts are pickled for the cache in another process meanwhile.
+            with Ahead(lambda: pickle.dumps(facts, pickle.HIGHEST_PROTOCOL)) as facts_pickled:
+                for part, pickled in parts:
+                    entry.add(part, pickled)
+                    yield full.add(part)
+                full.pickled_facts(facts_pickled.result())
+            entry.add(full)
+            entry.commit()
 
     return full, filling()
 

@@ -288,9 +288,6 @@ def run() -> None:
         elif done.code is not None:  # sys.exit("message")
             sys.stderr.write(f"{done.code}\n")
             code = 1
-    cache = sys.modules.get(f"{__package__}.cache")  # imported only by commands that use it
-    if cache is not None:
-        cache.settle()  # a cache write still under way in another process
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -17,7 +17,7 @@ import pickle
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, BinaryIO, Generic, TypeVar, cast
 
 from . import progress
@@ -40,7 +40,7 @@ def cores() -> int:
         return max(1, min(os.cpu_count() or 1, 8))
 
 
-def streamed(fn: Callable[[Sequence[T]], R], items: Sequence[T], size: int, label: str) -> Iterator[R]:
+def streamed(fn: Callable[[Sequence[T]], R], items: Sequence[T], size: int, label: str) -> Generator[R, None, None]:
     """`fn(chunk)` for each consecutive chunk of `size` items, yielded in order (and reported
     as progress under `label`).
 
@@ -51,15 +51,27 @@ def streamed(fn: Callable[[Sequence[T]], R], items: Sequence[T], size: int, labe
     computed here, so an error is raised exactly as a single-process run would raise it.
     Elsewhere every chunk is computed here, when it is asked for. Close the iterator (or let it
     run out) to stop the workers."""
+    results = streamed_pickled(fn, items, size, label)
+    try:
+        for result, _ in results:
+            yield result
+    finally:
+        results.close()  # stopped early: so are the workers
+
+
+def streamed_pickled(fn: Callable[[Sequence[T]], R], items: Sequence[T], size: int,
+                     label: str) -> Generator[tuple[R, bytes | None], None, None]:
+    """`streamed`, each result with the pickle it came in from its worker (None when it was
+    computed here), for a caller that stores the results as well as using them."""
     chunks = [items[i:i + size] for i in range(0, len(items), max(size, 1))]
     return progress.in_steps(_streamed(fn, chunks), [len(c) for c in chunks], label)
 
 
-def _streamed(fn: Callable[[Sequence[T]], R], chunks: list[Sequence[T]]) -> Iterator[R]:
+def _streamed(fn: Callable[[Sequence[T]], R], chunks: list[Sequence[T]]) -> Iterator[tuple[R, bytes | None]]:
     count = min(cores(), len(chunks))
     if count < 2 or not hasattr(os, "fork"):
         for chunk in chunks:
-            yield fn(chunk)
+            yield fn(chunk), None
         return
     workers: list[_Worker | None] = []
     try:
@@ -67,13 +79,14 @@ def _streamed(fn: Callable[[Sequence[T]], R], chunks: list[Sequence[T]]) -> Iter
             workers.append(_Worker.start(fn, chunks[i::count]))
         for k, chunk in enumerate(chunks):
             worker = workers[k % count]
-            ok, got = worker.next() if worker else (False, None)
-            if not ok:
+            got = worker.next() if worker else None
+            if got is None:
                 if worker:
                     worker.stop()
                     workers[k % count] = None
-                got = fn(chunk)
-            yield cast(R, got)
+                yield fn(chunk), None
+            else:
+                yield cast(R, got[0]), got[1]
     finally:
         for worker in workers:
             if worker:
@@ -113,23 +126,23 @@ class _Worker:
         os.close(write)  # this process only reads: the pipe ends when the worker does
         return cls(pid, file, read)
 
-    def next(self) -> tuple[bool, Any]:
-        """(True, the next result), or (False, None) if the worker ended without sending it."""
+    def next(self) -> tuple[Any, bytes] | None:
+        """The next result and its pickle, or None if the worker ended without sending it."""
         try:
             head = _read(self.pipe, 8)
             if len(head) < 8:
-                return False, None
+                return None
             size = int.from_bytes(head, "little")
             data = b""
             while len(data) < size:
                 more = os.pread(self.file.fileno(), size - len(data), self.offset + len(data))
                 if not more:
-                    return False, None
+                    return None
                 data += more
             self.offset += size
-            return True, pickle.loads(data)
+            return pickle.loads(data), data
         except Exception:  # noqa: BLE001 - a result cut short; the chunk is computed again here
-            return False, None
+            return None
 
     def stop(self) -> None:
         _quietly(os.close, self.pipe)

@@ -6,7 +6,7 @@ standard error is a terminal), and then only for loops long enough to take a few
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -16,7 +16,7 @@ Reporter = Callable[[Sequence[object], str], Iterable[object]]
 _state: dict[str, object] = {"reporter": None, "minimum": 500}
 
 
-def in_steps(parts: Iterable[P], sizes: Sequence[int], label: str) -> Iterator[P]:
+def in_steps(parts: Iterable[P], sizes: Sequence[int], label: str) -> Generator[P, None, None]:
     """`parts` as they are consumed, each the work of `sizes[i]` items, reported as a loop over
     all those items: by the installed reporter, if there are at least its minimum."""
     reporter = _state["reporter"]

@@ -213,13 +213,14 @@ CHUNK = 50
 
 def render(facts: Facts, templates: Path) -> list[Card]:
     """Every card of the full deck, in a stable order."""
-    return [card for part in rendered(facts, templates) for card, _, _ in part]
+    return [card for part, _ in rendered(facts, templates) for card, _, _ in part]
 
 
 def rendered(facts: Facts, templates: Path, compiled: Callable[[], dict[str, bytes]] | None = None
-             ) -> Generator[list[tuple[Card, str, str]], None, None]:
+             ) -> Generator[tuple[list[tuple[Card, str, str]], bytes | None], None, None]:
     """Every card of the full deck in a stable order, each with its GUID and content digest,
-    in parts as they are made: the cards of each chunk of muscles, then the cards across muscles.
+    in parts as they are made: the cards of each chunk of muscles, then the cards across
+    muscles. Each part comes with its pickle when another process made it (else None).
 
     The templates are loaded (and any error in them raised) here; the cards are made as the
     parts are asked for. `compiled`: gives the templates' bytecode from `compile_all`, perhaps
@@ -230,9 +231,10 @@ def rendered(facts: Facts, templates: Path, compiled: Callable[[], dict[str, byt
     return _rendered(facts, Renderer(templates, compiled() if compiled else None))
 
 
-def _rendered(facts: Facts, renderer: Renderer) -> Generator[list[tuple[Card, str, str]], None, None]:
+def _rendered(facts: Facts, renderer: Renderer
+              ) -> Generator[tuple[list[tuple[Card, str, str]], bytes | None], None, None]:
     from .lock import digest, guid
-    from .parallel import Ahead, streamed
+    from .parallel import Ahead, streamed_pickled
     from .relations import plans as relation_plans
 
     def with_ids(cards: Iterable[Card]) -> list[tuple[Card, str, str]]:
@@ -245,12 +247,12 @@ def _rendered(facts: Facts, renderer: Renderer) -> Generator[list[tuple[Card, st
         return with_ids(renderer.card(plan) for plan in relation_plans(facts))
 
     if len(facts.muscles) <= CHUNK:
-        yield from streamed(part, facts.muscles, CHUNK, "Rendering cards")
-        yield across()
+        yield from streamed_pickled(part, facts.muscles, CHUNK, "Rendering cards")
+        yield across(), None
         return
     with Ahead(across) as relations:  # the cards across muscles, in one more process
-        yield from streamed(part, facts.muscles, CHUNK, "Rendering cards")
-        yield relations.result()
+        yield from streamed_pickled(part, facts.muscles, CHUNK, "Rendering cards")
+        yield relations.result(), None
 
 
 class Renderer:

@@ -419,6 +419,7 @@ def test_a_template_error_in_another_process_is_reported_alike(real_copy: Path, 
     origin.write_text(origin.read_text(encoding="utf-8").replace(  # fails for the last muscle only
         "{% block answer %}", "{% block answer %}{% if muscle.name == '" + name + "' %}{{ no_such_value }}{% endif %}",
         1), encoding="utf-8")
+    monkeypatch.setenv("MUSCLE_DECK_CACHE", str(tmp_path / "cache"))
     for jobs in ("1", "2"):
         monkeypatch.setenv("MUSCLE_DECK_JOBS", jobs)
         with pytest.raises(MuscleDeckError) as caught:
@@ -427,6 +428,8 @@ def test_a_template_error_in_another_process_is_reported_alike(real_copy: Path, 
         assert "origin.html" in message and "'no_such_value' is undefined" in message
         assert f"while rendering {last}" in message
         assert not (tmp_path / "out.apkg").exists()
+        # nothing cached, not even half a deck
+        assert [p.name for p in (tmp_path / "cache").iterdir() if p.is_file()] == []
 
 
 def test_a_changed_template_is_compiled_afresh(mini: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -458,18 +461,23 @@ def test_the_command_ends_with_its_exit_code_and_all_its_output(tmp_path: Path) 
     assert bad.returncode == 1 and "no such folder" in bad.stderr
 
 
-def test_the_cache_is_whole_when_the_command_ends(tmp_path: Path) -> None:
+def test_the_cache_is_whole_when_the_command_ends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
-    import pickle
+
+    from builder.build import _cached
+    from builder.load import load
 
     env = {**os.environ, "MUSCLE_DECK_CACHE": str(tmp_path / "cache")}
     done = subprocess.run([sys.executable, "-m", "builder", "build", "--decks", str(DECKS), "-o",
                            str(tmp_path / "deck.apkg")], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
-    [entry] = (tmp_path / "cache").glob("deck-*.pickle")  # written by another process, finished before exit
-    with entry.open("rb") as f:
-        deck = pickle.load(f)
-    assert len(deck.cards) == int(done.stdout.split(": ")[1].split()[0])
+    [entry] = (tmp_path / "cache").glob("deck-*.pickle")
+    assert [p.name for p in (tmp_path / "cache").iterdir() if p.is_file()] == [entry.name]  # no temporary file
+    monkeypatch.setenv("MUSCLE_DECK_CACHE", env["MUSCLE_DECK_CACHE"])
+    deck = _cached(entry.stem)
+    assert deck is not None
+    assert len(deck.cards) == len(deck.guids) == int(done.stdout.split(": ")[1].split()[0])
+    assert [m.id for m in deck.facts.muscles] == [m.id for m in load(DECKS).muscles]
 
 
 def test_guids_are_genankis() -> None:
