@@ -14,6 +14,7 @@ from typing import Any
 from . import cache, lock, select
 from .model import Card, Facts
 from .package import Stamped, note_type_digest, write
+from .render import Rendered
 from .select import Selection
 
 
@@ -24,8 +25,8 @@ class Deck:
     itself without its cards; the facts stay pickled until something asks for them (a plain
     build of the whole deck needs only the cards and the region names)."""
 
-    def __init__(self, facts: Facts, cards: Iterable[tuple[Card, str, str]] = ()) -> None:
-        """`cards`: each card with its GUID and content digest (more may be `add`ed)."""
+    def __init__(self, facts: Facts, cards: Iterable[Rendered] = ()) -> None:
+        """`cards`: as `render.rendered` gives them (more may be `add`ed)."""
         self._facts: Facts | None = facts
         self._pickled = b""
         self.regions = {r.id: r.name for r in facts.registry.regions.values()}
@@ -37,10 +38,11 @@ class Deck:
         self.guids: dict[str, str] = {}
         self.digests: dict[str, str] = {}
 
-    def add(self, cards: Iterable[tuple[Card, str, str]]) -> list[Card]:
-        """Add cards, each with its GUID and content digest; they are returned."""
+    def add(self, cards: Iterable[Rendered]) -> list[Card]:
+        """Add cards as `render.rendered` gives them; they are returned as Cards."""
         added = []
-        for card, guid, digest in cards:
+        for fields, guid, digest in cards:
+            card = Card._make(fields)
             added.append(card)
             self.guids[card.key] = guid
             self.digests[card.key] = digest
