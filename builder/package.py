@@ -77,13 +77,19 @@ def write(notes: Iterable[Stamped], decks: dict[str, str], templates: Path, mode
         _write_zip(notes, model, decks, model_mod, tmp)
 
 
+# A row of each table as genanki writes it, its constant columns (note type, usn, csum, flags,
+# data; queue, type, due, interval…) written out: (id, guid, mod, tags, fields, sort field) and
+# (id, note id, deck id, template, mod) are all that vary.
+_NOTE = f"INSERT INTO notes VALUES(?, ?, {MODEL_ID}, ?, -1, ?, ?, ?, 0, 0, '')"
+_CARD = "INSERT INTO cards VALUES(?, ?, ?, ?, ?, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '')"
+
+
 def _rows(model: object, notes: Iterable[Stamped], ids: Iterator[int], cards: list[tuple[object, ...]],
           used: set[str]) -> Iterator[tuple[object, ...]]:
-    """The notes table's rows, exactly as genanki's Note.write_to_db makes them (ids in the
-    order of the notes), one at a time for executemany; each note's card rows are added to
-    `cards`, and its region to `used`."""
+    """The notes table's rows as genanki's Note.write_to_db makes them (ids in the order of
+    the notes), one at a time for executemany, less the constant columns (see _NOTE); each
+    note's card rows (see _CARD) are added to `cards`, and its region to `used`."""
     required = model._req  # type: ignore[attr-defined]  # [card ord, 'any'|'all', [field ords]]
-    mid = MODEL_ID
     deck_ids: dict[str, int] = {}
     for stamped in notes:
         card = stamped.card
@@ -94,11 +100,10 @@ def _rows(model: object, notes: Iterable[Stamped], ids: Iterator[int], cards: li
         fields = (card.front, card.back, card.sources, card.muscle_names, card.kind)
         nid = next(ids)
         mod = stamped.mod
-        yield (nid, stamped.guid, mid, mod, -1, " " + " ".join(card.tags) + " ",
-               "\x1f".join(fields), card.front, 0, 0, "")
+        yield (nid, stamped.guid, mod, " " + " ".join(card.tags) + " ", "\x1f".join(fields), card.front)
         for ord_, how, field_ords in required:
             if (all if how == "all" else any)(fields[i] for i in field_ords):
-                cards.append((next(ids), nid, did, ord_, mod, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ""))
+                cards.append((next(ids), nid, did, ord_, mod))
 
 
 def _write_zip(notes: Iterable[Stamped], model: object, names: dict[str, str], model_mod: int,
@@ -125,9 +130,8 @@ def _write_zip(notes: Iterable[Stamped], model: object, names: dict[str, str], m
             # A thousand notes at a time, then their cards: little is left to do once the last note comes.
             while batch := list(islice(coming, 1000)):
                 cards: list[tuple[object, ...]] = []
-                cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)",
-                                   _rows(model, batch, ids, cards, used))
-                cursor.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards)
+                cursor.executemany(_NOTE, _rows(model, batch, ids, cards, used))
+                cursor.executemany(_CARD, cards)
             # The collection, its decks and the note type, as genanki's Package.write_to_db writes
             # them: the top deck, then each region's deck that has notes.
             cursor.executescript(APKG_COL)
