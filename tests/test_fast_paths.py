@@ -222,6 +222,37 @@ def test_bulk_rows_are_the_rows_genanki_writes(tmp_path: Path, monkeypatch: pyte
     assert ours == theirs
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_the_collection_deflated_in_chunks_reads_back_whole(tmp_path: Path, jobs: str,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from builder import package
+
+    build(DECKS, TEMPLATES, tmp_path / "whole.apkg", Selection(), at=AT)
+    monkeypatch.setenv("MUSCLE_DECK_JOBS", jobs)
+    monkeypatch.setattr(package, "_CHUNK", 50_000)  # the real deck's collection in dozens of chunks
+    build(DECKS, TEMPLATES, tmp_path / "chunked.apkg", Selection(), at=AT)
+    with zipfile.ZipFile(tmp_path / "whole.apkg") as whole, zipfile.ZipFile(tmp_path / "chunked.apkg") as chunked:
+        assert chunked.testzip() is None  # every entry's CRC checks out
+        assert chunked.namelist() == ["collection.anki2", "media"]
+        assert chunked.read("media") == b"{}"
+        collection = whole.read("collection.anki2")
+        assert len(collection) > 30 * 50_000
+        assert chunked.read("collection.anki2") == collection
+        info = chunked.getinfo("collection.anki2")
+        assert info.compress_type == zipfile.ZIP_DEFLATED and info.date_time == (1980, 1, 1, 0, 0, 0)
+        assert info.compress_size < len(collection) // 4
+
+
+def test_a_package_too_large_for_a_zip_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from builder import package
+    from builder.errors import OutputError
+
+    monkeypatch.setattr(package, "_ZIP_LIMIT", 1_000_000)  # stands for 4 GB
+    with pytest.raises(OutputError, match="build a subset"):
+        build(DECKS, TEMPLATES, tmp_path / "big.apkg", Selection(), at=AT)
+    assert list(tmp_path.iterdir()) == []
+
+
 # --- processes: a split build is the single-process build ---------------------------------------
 
 @pytest.fixture
