@@ -131,10 +131,13 @@ def _sandbox() -> Any:
     macros skips the checks that only other callables need; a template's globals are a dict;
     output is escaped into plain text."""
     from jinja2 import Template
-    from jinja2.runtime import Macro
+    from jinja2.runtime import LoopContext, Macro
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     dict_attributes = frozenset(dir(dict))
+    # A loop's counters and flags: numbers and booleans, which the sandbox always lets through.
+    loop_numbers = frozenset(("index", "index0", "revindex", "revindex0", "first", "last", "length",
+                              "depth", "depth0"))
 
     def escaped(value: Any) -> str:
         # What markupsafe.escape gives, as a plain str rather than Markup: Jinja calls `escape`
@@ -188,6 +191,8 @@ def _sandbox() -> Any:
                     return obj[attribute]
                 except KeyError:
                     return self.undefined(obj=obj, name=attribute)
+            if type(obj) is LoopContext and attribute in loop_numbers:  # loop.last: always safe
+                return getattr(obj, attribute)
             return super().getattr(obj, attribute)
 
     return Sandbox

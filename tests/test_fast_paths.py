@@ -138,6 +138,9 @@ EXPRESSIONS = [
     "{% macro m() %}[{{ caller() }}]{% endmacro %}{% call m() %}{{ h }}{% endcall %}",
     "{% filter upper %}{{ h }}{% endfilter %}{% for c in h %}{{ c }}{% endfor %}{{ h[0] }}",
     "{% autoescape false %}{{ h }}{% endautoescape %}{{ h }}",
+    "{% for i in l + l %}{{ loop.index }}{{ loop.index0 }}{{ loop.revindex }}{{ loop.revindex0 }}{{ loop.first }}"
+    "{{ loop.last }}{{ loop.length }}{{ loop.depth }}{{ loop.depth0 }}{{ loop.previtem }}{{ loop.cycle('a', 'b') }}"
+    "{{ loop.__class__ }}{{ loop._after }}{{ loop.nothing }}{% endfor %}",
 ]
 
 
