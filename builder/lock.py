@@ -43,16 +43,18 @@ class Version:
 def guid(key: str) -> str:
     """A note's GUID: from its key (muscle id, part, card kind…), never from its content."""
     number = int.from_bytes(hashlib.sha256(f"muscle-deck__{key}".encode()).digest()[:8], "big")
-    digits = []
-    while number:
-        number, rest = divmod(number, 91)
-        digits.append(_BASE91[rest])
-    return "".join(reversed(digits))
+    pairs = []
+    while number:  # two base-91 digits at a time
+        number, rest = divmod(number, 8281)
+        pairs.append(_PAIRS[rest])
+    text = "".join(reversed(pairs))
+    return text[1:] if text[:1] == "a" else text  # a leading zero digit ('a') is not written
 
 
 # genanki.guid_for("muscle-deck", key), worked out here so that a build need not import genanki
 # before it writes; tests/test_fast_paths.py pins the two together for every key of the deck.
 _BASE91 = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~"
+_PAIRS = [high + low for high in _BASE91 for low in _BASE91]  # 0 … 91² - 1 as two digits
 
 
 def digest(card: Card) -> str:

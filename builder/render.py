@@ -248,11 +248,13 @@ def _rendered(facts: Facts, renderer: Renderer
     from .parallel import Ahead, streamed_pickled
     from .relations import plans as relation_plans
 
+    shown: dict[tuple[str, ...], list[dict[str, str]]] = {}  # cited sources, shared by the muscles citing the same
+
     def with_ids(cards: Iterable[Card]) -> list[Rendered]:
         return [(tuple(card), guid(card.key), digest(card)) for card in cards]
 
     def part(muscles: Sequence[Muscle]) -> list[Rendered]:
-        return with_ids(renderer.card(plan) for muscle in muscles for plan in _muscle_plans(muscle, facts))
+        return with_ids(renderer.card(plan) for muscle in muscles for plan in _muscle_plans(muscle, facts, shown))
 
     def across() -> list[Rendered]:
         return with_ids(renderer.card(plan) for plan in relation_plans(facts))
@@ -294,13 +296,15 @@ class Renderer:
         if len(parts) != 3:
             raise TemplateError(f"templates/cards/{plan.kind}.html:1:1: a card template must extend "
                                 "'_card.html' and fill its blocks")
-        front, back, sources = (p.strip() for p in parts)
-        return Card(
-            key=plan.key, kind=plan.kind, front=front, back=back, sources=sources,
-            muscle_names="; ".join(_names(m) for m in plan.muscles),
-            muscles=tuple(m.id for m in plan.muscles),
-            tags=tuple(dict.fromkeys(plan.tags)), deck=plan.deck,
-        )
+        muscles = plan.muscles
+        ids: tuple[str, ...]
+        if len(muscles) == 1:  # a muscle's own card: most of them
+            names, ids = _names(muscles[0]), (muscles[0].id,)
+        else:
+            names, ids = "; ".join([_names(m) for m in muscles]), tuple([m.id for m in muscles])
+        # Card(key, kind, front, back, sources, muscle_names, muscles, tags, deck)
+        return Card(plan.key, plan.kind, parts[0].strip(), parts[1].strip(), parts[2].strip(), names, ids,
+                    tuple(dict.fromkeys(plan.tags)), plan.deck)
 
 
 def _template_error(err: Any, kind: str, key: str | None) -> TemplateError:
@@ -316,9 +320,12 @@ def _names(muscle: Muscle) -> str:
 
 # --- what cards each muscle gets --------------------------------------------------------------
 
-def _muscle_plans(muscle: Muscle, facts: Facts) -> Iterator[Plan]:
+def _muscle_plans(muscle: Muscle, facts: Facts,
+                  shown: dict[tuple[str, ...], list[dict[str, str]]] | None = None) -> Iterator[Plan]:
+    """A muscle's cards to render. `shown`: cited sources already in template form, by source
+    ids (to share among muscles)."""
     reg = facts.registry
-    base = _Base(muscle, facts)
+    base = _Base(muscle, facts, {} if shown is None else shown)
     for kind, fact in (("origin", "origin"), ("insertion", "insertion")):
         for part, value in muscle.units(fact):
             yield base.plan(kind, part, fact, attachment=value, confusable=base.confusable)
@@ -349,8 +356,9 @@ def _muscle_plans(muscle: Muscle, facts: Facts) -> Iterator[Plan]:
 class _Base:
     """What every card of one muscle shares, worked out once for all of them."""
 
-    def __init__(self, muscle: Muscle, facts: Facts) -> None:
+    def __init__(self, muscle: Muscle, facts: Facts, shown: dict[tuple[str, ...], list[dict[str, str]]]) -> None:
         reg = self.reg = facts.registry
+        self.shown = shown
         self.muscle = muscle
         region = reg.regions[muscle.region]
         self.where = region.name + (f" › {region.groups[muscle.group]}" if muscle.group else "")
@@ -363,27 +371,28 @@ class _Base:
         self.notes: dict[str, list[Any]] = {}
         for note in muscle.notes:
             self.notes.setdefault(note.about, []).append(note)
-        self.sources: dict[str, tuple[list[str], list[dict[str, str]]]] = {}
+        # per fact (e.g. 'origin'): the sources cited, as ids and as the template shows them, and the notes
+        self.about: dict[str, tuple[list[str], list[dict[str, str]], list[str]]] = {}
+        self.muscles = (muscle,)
 
     def plan(self, kind: str, part: Part | None, about: str, extra: str | None = None,
              **context: Any) -> Plan:
         muscle = self.muscle
         key = muscle.identity + (f":{part.id}" if part else "") + f"/{kind}" + (f"/{extra}" if extra else "")
-        notes = self.notes.get(about, ())
-        if about not in self.sources:
+        about_this = self.about.get(about)
+        if about_this is None:
+            notes = self.notes.get(about, ())
             ids = list(muscle.sources) + [s for n in notes for s in n.sources]
-            self.sources[about] = (ids, cited(ids, self.reg))
-        source_ids, sources = self.sources[about]
-        plan = Plan(kind=kind, key=key, context={
-            "muscle": self.subject,
-            "part": part.name if part else "",
-            "where": self.where,
-            "notes": [n.text for n in notes],
-            "sources": sources,
-            **context,
-        }, muscles=(muscle,), sources=list(source_ids), deck=muscle.region)
-        plan.tags = [f"{TAG}::card::{kind}", *self.tags]
-        return plan
+            sources = self.shown.get(tuple(ids))
+            if sources is None:
+                sources = self.shown[tuple(ids)] = cited(ids, self.reg)
+            about_this = self.about[about] = (ids, sources, [n.text for n in notes])
+        source_ids, sources, notes_text = about_this
+        context["muscle"], context["where"], context["notes"], context["sources"] = \
+            self.subject, self.where, notes_text, sources
+        context["part"] = part.name if part else ""
+        return Plan(kind, key, context, self.muscles, list(source_ids), [f"{TAG}::card::{kind}", *self.tags],
+                    muscle.region)
 
 
 def nerve_path(nerve_id: str, reg: Registry) -> str:
