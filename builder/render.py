@@ -133,6 +133,7 @@ def _sandbox() -> Any:
     from jinja2 import Template
     from jinja2.runtime import LoopContext, Macro
     from jinja2.sandbox import ImmutableSandboxedEnvironment
+    from markupsafe import Markup
 
     dict_attributes = frozenset(dir(dict))
     # A loop's counters and flags: numbers and booleans, which the sandbox always lets through.
@@ -179,6 +180,11 @@ def _sandbox() -> Any:
                 kwargs.pop("_block_vars", None)  # exactly as Context.call passes it, minus the look-ups
                 kwargs.pop("_loop_vars", None)
                 try:
+                    if not kwargs and len(args) == __obj._argument_count and not (
+                            __obj.caller or __obj.catch_kwargs or __obj.catch_varargs):
+                        # a plain call, all arguments given by position: what Macro.__call__ comes to
+                        output = __obj._func(*args)
+                        return Markup(output) if __context.eval_ctx.autoescape else output
                     return __obj(__context.eval_ctx, *args, **kwargs)
                 except StopIteration:
                     return __context.environment.undefined(

@@ -141,6 +141,10 @@ EXPRESSIONS = [
     "{% for i in l + l %}{{ loop.index }}{{ loop.index0 }}{{ loop.revindex }}{{ loop.revindex0 }}{{ loop.first }}"
     "{{ loop.last }}{{ loop.length }}{{ loop.depth }}{{ loop.depth0 }}{{ loop.previtem }}{{ loop.cycle('a', 'b') }}"
     "{{ loop.__class__ }}{{ loop._after }}{{ loop.nothing }}{% endfor %}",
+    "{% macro m(a, b) %}<{{ a }}|{{ b }}>{% endmacro %}{{ m(h, 1) }}{{ m(h) }}{{ m(1, 2, 3) }}",
+    "{% macro m(a, caller) %}{{ a }}{{ caller }}{% endmacro %}{{ m(h, 2) }}",
+    "{% macro m(a) %}{{ a }}{{ caller() }}{% endmacro %}{{ m(h) }}",
+    "{% macro m(a) %}{{ a }}{% endmacro %}{% autoescape false %}{{ m(h) }}{{ m(h) | length }}{% endautoescape %}",
 ]
 
 
