@@ -21,15 +21,18 @@ from .select import Selection
 class Deck:
     """The full deck: checked facts, every card, and each card's GUID and content digest by key.
 
-    In the cache a deck is stored as its parts of cards, as they were rendered, then the deck
-    itself without its cards; the facts stay pickled until something asks for them (a plain
-    build of the whole deck needs only the cards and the region names)."""
+    In the cache a deck is stored as its fact files as read and its cards as rendered, each part
+    the very pickle its process made, then the deck itself; the facts are put together again
+    only when something asks for them (a plain build of the whole deck needs only the cards and
+    the region names)."""
 
     def __init__(self, facts: Facts, cards: Iterable[Rendered] = ()) -> None:
         """`cards`: as `render.rendered` gives them (more may be `add`ed)."""
         self._facts: Facts | None = facts
-        self._pickled = b""
+        self._registry = facts.registry
+        self._read: list[bytes] = []  # from the cache: the fact files as read, each part pickled
         self.regions = {r.id: r.name for r in facts.registry.regions.values()}
+        self.read_parts = 0  # how many parts of fact files the cache holds before the cards
         self._no_cards()
         self.add(cards)
 
@@ -52,31 +55,31 @@ class Deck:
     @property
     def facts(self) -> Facts:
         if self._facts is None:
-            self._facts = pickle.loads(self._pickled)
+            from .load import assemble
+
+            self._facts = assemble(self._registry, (f for part in self._read for f in pickle.loads(part)))
         return self._facts
 
-    def pickled_facts(self, pickled: bytes) -> None:
-        """The facts, pickled already (perhaps by another process), for when the deck is pickled."""
-        self._pickled = pickled
-
-    def __getstate__(self) -> dict[str, object]:  # without its cards: the cache stores those as they came
-        return {"_pickled": self._pickled or pickle.dumps(self._facts, protocol=pickle.HIGHEST_PROTOCOL),
-                "regions": self.regions}
+    def __getstate__(self) -> dict[str, object]:  # the cache stores the fact files and the cards before it
+        return {"registry": self._registry, "regions": self.regions, "read_parts": self.read_parts}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._facts = None
-        self._pickled = state["_pickled"]
+        self._registry = state["registry"]
         self.regions = state["regions"]
+        self.read_parts = state["read_parts"]
+        self._read = []
         self._no_cards()
 
 
 def _cached(name: str) -> Deck | None:
-    """The deck stored in the cache under `name`: its parts of cards, then itself."""
+    """The deck stored in the cache under `name`: its fact files as read, its cards, itself."""
     pieces = cache.pieces(name)
     if not pieces or not isinstance(pieces[-1], Deck):
         return None
     full: Deck = pieces.pop()
-    for part in pieces:
+    full._read = pieces[:full.read_parts]
+    for part in pieces[full.read_parts:]:
         full.add(part)
     return full
 
@@ -169,28 +172,38 @@ def _deck(decks: Path, templates: Path) -> tuple[Deck, Generator[list[Card], Non
     from .parallel import Ahead
     from .render import compile_all, rendered
 
-    with gc_paused(), Ahead(lambda: compile_all(templates)) as compiled:  # meanwhile: load
-        facts = load(decks)
-        parts = rendered(facts, templates, compiled.result)
+    entry = cache.Entry(name)  # the fact files as read go into it, then the cards as rendered
+    read_parts = 0
+
+    def store(part: object, pickled: bytes | None) -> None:
+        nonlocal read_parts
+        entry.add(pickled if pickled is not None else pickle.dumps(part, pickle.HIGHEST_PROTOCOL))
+        read_parts += 1
+
+    try:
+        with gc_paused(), Ahead(lambda: compile_all(templates)) as compiled:  # meanwhile: load
+            facts = load(decks, store if entry.writing else None)
+            parts = rendered(facts, templates, compiled.result)
+    except BaseException:
+        entry.discard()
+        raise
     full = Deck(facts)
 
     def filling() -> Generator[list[Card], None, None]:
-        with closing(parts), cache.Entry(name) as entry:
-            if not name or not entry.writing:
-                for part, _ in parts:
-                    yield full.add(part)
-                return
-            # Each part of cards is stored as it came from the process that rendered it; the
-            # facts are pickled for the cache in another process meanwhile.
-            with Ahead(lambda: pickle.dumps(facts, pickle.HIGHEST_PROTOCOL)) as facts_pickled:
-                for part, pickled in parts:
+        with closing(parts), entry:  # closed early, or failed: nothing is cached
+            yield []  # (started here at once, so that closing it always discards the entry)
+            for part, pickled in parts:
+                if entry.writing:
                     entry.add(part, pickled)
-                    yield full.add(part)
-                full.pickled_facts(facts_pickled.result())
-            entry.add(full)
-            entry.commit()
+                yield full.add(part)
+            if entry.writing:
+                full.read_parts = read_parts
+                entry.add(full)
+                entry.commit()
 
-    return full, filling()
+    coming = filling()
+    next(coming)
+    return full, coming
 
 
 def full_deck(decks: Path, templates: Path) -> tuple[Facts, list[Card], dict[str, str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -34,8 +34,11 @@ REQUIRED_FACTS = ("origin", "insertion", "actions", "innervation")
 _KINDS = ("regions", "joints", "movements", "nerves", "sources", "landmarks", "removed", "myotomes")
 
 
-def load(decks: Path) -> Facts:
-    """Read and check every file under `decks`; raise ValidationError listing all problems."""
+def load(decks: Path, store: Callable[[list[_Fact], bytes | None], None] | None = None) -> Facts:
+    """Read and check every file under `decks`; raise ValidationError listing all problems.
+
+    `store`: given each part of the fact files as read, with its pickle when another process
+    read it (else None), to store (see `assemble`)."""
     if not decks.is_dir():
         raise ValidationError([Problem(shown(decks), 1, 1,
                                        "no such folder; pass --decks a folder laid out like decks/")])
@@ -51,7 +54,7 @@ def load(decks: Path) -> Facts:
     entries = _merge_registry(registry_docs, problems)
     _check_registry(entries, problems)
     fact_files = _fact_files(decks)
-    facts = _read_facts(decks, fact_files, entries)
+    facts = _read_facts(decks, fact_files, entries, store)
     if not fact_files and not problems:
         problems.append(Problem(shown(decks), 1, 1, "no fact files (*.yaml) found in this folder"))
     known: set[str] = set()  # ids of fact files with problems of their own, which still resolve elsewhere
@@ -64,9 +67,13 @@ def load(decks: Path) -> Facts:
     _check_refs(refs, entries, muscle_ids | known, problems)
     if problems:
         raise ValidationError(problems)
-    registry = _registry(entries)
-    muscles = tuple(sorted((f.muscle for f in facts if f.muscle is not None), key=lambda m: m.id))
-    return Facts(registry, muscles)
+    return assemble(_registry(entries), facts)
+
+
+def assemble(registry: Registry, facts: Iterable[_Fact]) -> Facts:
+    """The facts of a deck that loaded without problems, from its registry and its fact files
+    as read (the parts given to `load`'s `store`, joined)."""
+    return Facts(registry, tuple(sorted((f.muscle for f in facts if f.muscle is not None), key=lambda m: m.id)))
 
 
 def _fact_files(decks: Path) -> list[Path]:
@@ -127,12 +134,17 @@ class _Fact(NamedTuple):
     refs: list[schema.Ref]  # references to muscles, which only the checks across files can resolve
 
 
-def _read_facts(decks: Path, paths: list[Path], entries: Entries) -> list[_Fact]:
-    from .parallel import streamed
+def _read_facts(decks: Path, paths: list[Path], entries: Entries,
+                store: Callable[[list[_Fact], bytes | None], None] | None) -> list[_Fact]:
+    from .parallel import streamed_pickled
 
-    parts = streamed(lambda chunk: [_read_fact(decks, p, entries) for p in chunk], paths, CHUNK,
-                     "Checking fact files")
-    return [fact for part in parts for fact in part]
+    facts = []
+    for part, pickled in streamed_pickled(lambda chunk: [_read_fact(decks, p, entries) for p in chunk], paths,
+                                          CHUNK, "Checking fact files"):
+        if store:
+            store(part, pickled)
+        facts.extend(part)
+    return facts
 
 
 def _read_fact(decks: Path, path: Path, entries: Entries) -> _Fact:

@@ -518,6 +518,28 @@ def test_the_cache_is_whole_when_the_command_ends(tmp_path: Path, monkeypatch: p
     assert [m.id for m in deck.facts.muscles] == [m.id for m in load(DECKS).muscles]
 
 
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="processes are split by fork")
+def test_a_deck_cached_from_worker_processes_is_the_deck(real_copy: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         split_everything: None) -> None:
+    """Fact files read and cards rendered in other processes are cached as they came; the
+    deck read back from the cache has the same facts and cards, and builds the same bytes."""
+    from builder.build import _cached
+    from builder.load import load
+
+    monkeypatch.setenv("MUSCLE_DECK_JOBS", "2")
+    monkeypatch.setenv("MUSCLE_DECK_CACHE", str(tmp_path / "cache"))
+    result = build(real_copy, TEMPLATES, tmp_path / "first.apkg", Selection(), at=AT)
+    [entry] = (tmp_path / "cache").glob("deck-*.pickle")
+    deck = _cached(entry.stem)
+    assert deck is not None and deck.read_parts == 10  # 100 fact files, 10 a part
+    assert deck.cards == result.deck.cards and deck.digests == result.deck.digests
+    assert deck.facts == load(real_copy)
+    build(real_copy, TEMPLATES, tmp_path / "again.apkg", Selection(regions=("upper-limb",)), at=AT)
+    build(real_copy, TEMPLATES, tmp_path / "second.apkg", Selection(), at=AT)
+    assert (tmp_path / "first.apkg").read_bytes() == (tmp_path / "second.apkg").read_bytes()
+
+
 def test_guids_are_genankis() -> None:
     import genanki
 
