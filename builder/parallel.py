@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import select
 import signal
 import sys
 import tempfile
@@ -44,13 +45,13 @@ def streamed(fn: Callable[[Sequence[T]], R], items: Sequence[T], size: int, labe
     """`fn(chunk)` for each consecutive chunk of `size` items, yielded in order (and reported
     as progress under `label`).
 
-    With several cores and several chunks, worker processes forked here compute the chunks (of
-    n workers, the i-th takes chunks i, i + n, i + 2n…) and send each result as soon as it is
-    made, while this process takes the results in order and uses them (to write them out, say)
-    as the rest are still being computed. A chunk whose worker failed, or could not start, is
-    computed here, so an error is raised exactly as a single-process run would raise it.
-    Elsewhere every chunk is computed here, when it is asked for. Close the iterator (or let it
-    run out) to stop the workers."""
+    With several cores and several chunks, worker processes forked here compute the chunks,
+    each taking the next chunk left as soon as it is done with one (so that all end together),
+    and send each result as soon as it is made, while this process takes the results in order
+    and uses them (to write them out, say) as the rest are still being computed. A chunk whose
+    worker failed, or could not start, is computed here, so an error is raised exactly as a
+    single-process run would raise it. Elsewhere every chunk is computed here, when it is asked
+    for. Close the iterator (or let it run out) to stop the workers."""
     results = streamed_pickled(fn, items, size, label)
     try:
         for result, _ in results:
@@ -63,46 +64,90 @@ def streamed_pickled(fn: Callable[[Sequence[T]], R], items: Sequence[T], size: i
                      label: str) -> Generator[tuple[R, bytes | None], None, None]:
     """`streamed`, each result with the pickle it came in from its worker (None when it was
     computed here), for a caller that stores the results as well as using them."""
-    chunks = [items[i:i + size] for i in range(0, len(items), max(size, 1))]
+    size = max(size, 1, -(-len(items) // _MAX_CHUNKS))
+    chunks = [items[i:i + size] for i in range(0, len(items), size)]
     return progress.in_steps(_streamed(fn, chunks), [len(c) for c in chunks], label)
+
+
+# Chunk numbers wait in a pipe for the workers to take them, four bytes each: all of them fit
+# in a pipe's 64 kB, so this process writes them all at once, without waiting.
+_MAX_CHUNKS = 4096
+_CLAIM = (1 << 64) - 1  # a worker's message "I took this chunk" (else: "here it is, this long")
 
 
 def _streamed(fn: Callable[[Sequence[T]], R], chunks: list[Sequence[T]]) -> Iterator[tuple[R, bytes | None]]:
     count = min(cores(), len(chunks))
-    if count < 2 or not hasattr(os, "fork"):
+    tasks = _tasks(len(chunks)) if count > 1 and hasattr(os, "fork") else None
+    if tasks is None:
         for chunk in chunks:
             yield fn(chunk), None
         return
-    workers: list[_Worker | None] = []
+    workers: list[_Worker] = []
     try:
-        for i in range(count):
-            workers.append(_Worker.start(fn, chunks[i::count]))
-        for k, chunk in enumerate(chunks):
-            worker = workers[k % count]
-            got = worker.next() if worker else None
-            if got is None:
-                if worker:
-                    worker.stop()
-                    workers[k % count] = None
-                yield fn(chunk), None
-            else:
-                yield cast(R, got[0]), got[1]
-    finally:
-        for worker in workers:
+        for _ in range(count):
+            worker = _Worker.start(fn, chunks, tasks)
             if worker:
-                worker.stop()
+                workers.append(worker)
+        taken: dict[int, _Worker] = {}  # chunk → the worker that took it
+        ready: dict[int, tuple[_Worker, int, int]] = {}  # chunk → (worker, offset, size) of its result
+        for k, chunk in enumerate(chunks):
+            while k not in ready and any(w.alive for w in workers) and (k not in taken or taken[k].alive):
+                _hear(workers, taken, ready)
+            got = ready.pop(k, None)
+            result = got[0].result(got[1], got[2]) if got else None
+            yield result if result is not None else (fn(chunk), None)  # a worker failed: done here
+    finally:
+        os.close(tasks)
+        for worker in workers:
+            worker.stop()
+
+
+def _tasks(count: int) -> int | None:
+    """The read end of a pipe holding the chunk numbers 0 … count-1; None if there is none."""
+    try:
+        read, write = os.pipe()
+    except OSError:
+        return None
+    try:
+        os.write(write, b"".join(k.to_bytes(4, "little") for k in range(count)))
+    except OSError:
+        os.close(read)
+        return None
+    finally:
+        os.close(write)  # once the numbers run out, a worker reading the pipe finds its end
+    return read
+
+
+def _hear(workers: list[_Worker], taken: dict[int, _Worker],
+          ready: dict[int, tuple[_Worker, int, int]]) -> None:
+    """Wait for the next message from any worker still alive, and note it."""
+    alive = {w.pipe: w for w in workers if w.alive}
+    readable, _, _ = select.select(list(alive), [], [])
+    for fd in readable:
+        worker = alive[fd]
+        message = _read(fd, 12)
+        if len(message) < 12:  # the worker has ended
+            worker.alive = False
+            continue
+        k, size = int.from_bytes(message[:4], "little"), int.from_bytes(message[4:], "little")
+        if size == _CLAIM:
+            taken[k] = worker
+        else:
+            ready[k] = (worker, worker.offset, size)
+            worker.offset += size
 
 
 class _Worker:
-    """A forked process computing `fn` over its chunks. Each result goes into an unlinked
-    temporary file (so the worker never waits for this process to read), and its length down
-    a pipe once it is whole."""
+    """A forked process computing `fn` over the chunks it takes from the tasks pipe. Each
+    result goes into the worker's own unlinked temporary file (so that it never waits for this
+    process to read), and a message down its own pipe says when it took a chunk, and how long
+    the chunk's result is once it is whole."""
 
     def __init__(self, pid: int, file: BinaryIO, pipe: int) -> None:
-        self.pid, self.file, self.pipe, self.offset = pid, file, pipe, 0
+        self.pid, self.file, self.pipe, self.offset, self.alive = pid, file, pipe, 0, True
 
     @classmethod
-    def start(cls, fn: Callable[[Sequence[T]], R], chunks: list[Sequence[T]]) -> _Worker | None:
+    def start(cls, fn: Callable[[Sequence[T]], R], chunks: list[Sequence[T]], tasks: int) -> _Worker | None:
         """None when no worker can be started (no temporary file, pipe or process)."""
         try:
             file = tempfile.TemporaryFile()
@@ -121,30 +166,29 @@ class _Worker:
             os.close(write)
             return None
         if pid == 0:  # pragma: no cover - runs in the worker, which leaves by os._exit
-            os.close(read)
-            _work(fn, chunks, file, write)
+            try:
+                os.close(read)
+                _work(fn, chunks, tasks, file, write)
+            finally:
+                os._exit(1)  # whatever happens, the worker never goes on with this process's work
         os.close(write)  # this process only reads: the pipe ends when the worker does
         return cls(pid, file, read)
 
-    def next(self) -> tuple[Any, bytes] | None:
-        """The next result and its pickle, or None if the worker ended without sending it."""
+    def result(self, offset: int, size: int) -> tuple[Any, bytes] | None:
+        """A result this worker sent, and its pickle; None if it cannot be read back."""
         try:
-            head = _read(self.pipe, 8)
-            if len(head) < 8:
-                return None
-            size = int.from_bytes(head, "little")
             data = b""
             while len(data) < size:
-                more = os.pread(self.file.fileno(), size - len(data), self.offset + len(data))
+                more = os.pread(self.file.fileno(), size - len(data), offset + len(data))
                 if not more:
                     return None
                 data += more
-            self.offset += size
             return pickle.loads(data), data
         except Exception:  # noqa: BLE001 - a result cut short; the chunk is computed again here
             return None
 
     def stop(self) -> None:
+        self.alive = False
         _quietly(os.close, self.pipe)
         _stop(self.pid, self.file)
 
@@ -159,16 +203,18 @@ def _read(fd: int, size: int) -> bytes:
     return data
 
 
-def _work(fn: Callable[[Sequence[T]], R], chunks: list[Sequence[T]], file: BinaryIO,
+def _work(fn: Callable[[Sequence[T]], R], chunks: list[Sequence[T]], tasks: int, file: BinaryIO,
           pipe: int) -> None:  # pragma: no cover - runs in the worker
     code = 1
     try:
         progress.silence()  # one progress bar, the parent's
-        for chunk in chunks:
-            data = pickle.dumps(fn(chunk), protocol=pickle.HIGHEST_PROTOCOL)
+        while len(task := _read(tasks, 4)) == 4:  # the next chunk nobody has taken; none left: done
+            k = int.from_bytes(task, "little")
+            os.write(pipe, task + _CLAIM.to_bytes(8, "little"))
+            data = pickle.dumps(fn(chunks[k]), protocol=pickle.HIGHEST_PROTOCOL)
             file.write(data)
             file.flush()
-            os.write(pipe, len(data).to_bytes(8, "little"))
+            os.write(pipe, task + len(data).to_bytes(8, "little"))
         code = 0
     except BaseException:  # noqa: BLE001 - this process redoes the chunk and reports the error
         pass
@@ -190,7 +236,10 @@ def _fork(fn: Callable[[Sequence[T]], R], part: Sequence[T]) -> tuple[int, Binar
         file.close()
         return None
     if pid == 0:  # pragma: no cover - runs in the child, which leaves by os._exit
-        _child(fn, part, file)
+        try:
+            _child(fn, part, file)
+        finally:
+            os._exit(1)  # whatever happens, the child never goes on with this process's work
     return pid, file
 
 
