@@ -181,10 +181,10 @@ def _zip(path: Path, db: Path) -> None:
 _ZIP_LIMIT = 0xFFFFFFFF  # sizes and offsets in a zip without its 64-bit extension stay below this
 _DOS_DATE = (1980 - 1980) << 9 | 1 << 5 | 1  # 1980-01-01, at 00:00:00 (a DOS time of 0)
 _MADE_BY = 3 << 8 | 20  # Unix, zip 2.0: as zipfile writes it
-# The collection is deflated in chunks of this size, each on its own thread (zlib lets go of
+# The collection is deflated in chunks of this size (1 MB), each on its own thread (zlib lets go of
 # the interpreter while it works), each primed with the 32 kB before it as deflate's window:
 # the chunks joined are one deflate stream, as good as one made in one go.
-_CHUNK = 4 << 20
+_CHUNK = 1 << 20
 
 
 def _deflate(data: bytes, last: bool, window: bytes = b"") -> bytes:
