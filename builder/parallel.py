@@ -18,7 +18,7 @@ import select
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any, BinaryIO, Generic, TypeVar, cast
 
 from . import progress
@@ -63,10 +63,12 @@ def streamed(fn: Callable[[Sequence[T]], R], items: Sequence[T], size: int, labe
 def streamed_pickled(fn: Callable[[Sequence[T]], R], items: Sequence[T], size: int,
                      label: str) -> Generator[tuple[R, bytes | None], None, None]:
     """`streamed`, each result with the pickle it came in from its worker (None when it was
-    computed here), for a caller that stores the results as well as using them."""
+    computed here), for a caller that stores the results as well as using them. The workers
+    start at once, before the first result is asked for."""
     size = max(size, 1, -(-len(items) // _MAX_CHUNKS))
-    chunks = [items[i:i + size] for i in range(0, len(items), size)]
-    return progress.in_steps(_streamed(fn, chunks), [len(c) for c in chunks], label)
+    results = _streamed(fn, [items[i:i + size] for i in range(0, len(items), size)], label)
+    next(results)  # started: the workers are at work, and closing the results stops them
+    return cast(Generator[tuple[R, bytes | None], None, None], results)
 
 
 # Chunk numbers wait in a pipe for the workers to take them, four bytes each: all of them fit
@@ -75,29 +77,34 @@ _MAX_CHUNKS = 4096
 _CLAIM = (1 << 64) - 1  # a worker's message "I took this chunk" (else: "here it is, this long")
 
 
-def _streamed(fn: Callable[[Sequence[T]], R], chunks: list[Sequence[T]]) -> Iterator[tuple[R, bytes | None]]:
+def _streamed(fn: Callable[[Sequence[T]], R], chunks: list[Sequence[T]],
+              label: str) -> Generator[tuple[R, bytes | None] | None, None, None]:
     count = min(cores(), len(chunks))
     tasks = _tasks(len(chunks)) if count > 1 and hasattr(os, "fork") else None
-    if tasks is None:
-        for chunk in chunks:
-            yield fn(chunk), None
-        return
+    steps = progress.Steps(sum(len(c) for c in chunks), label)
     workers: list[_Worker] = []
     try:
-        for _ in range(count):
-            worker = _Worker.start(fn, chunks, tasks)
+        for _ in range(count if tasks is not None else 0):
+            worker = _Worker.start(fn, chunks, tasks)  # type: ignore[arg-type]
             if worker:
                 workers.append(worker)
+        yield None  # (started)
         taken: dict[int, _Worker] = {}  # chunk → the worker that took it
         ready: dict[int, tuple[_Worker, int, int]] = {}  # chunk → (worker, offset, size) of its result
         for k, chunk in enumerate(chunks):
             while k not in ready and any(w.alive for w in workers) and (k not in taken or taken[k].alive):
                 _hear(workers, taken, ready)
             got = ready.pop(k, None)
-            result = got[0].result(got[1], got[2]) if got else None
-            yield result if result is not None else (fn(chunk), None)  # a worker failed: done here
+            result: tuple[Any, bytes | None] | None = got[0].result(got[1], got[2]) if got else None
+            if result is None:  # no worker, or its worker failed: done here
+                result = fn(chunk), None
+            steps.advance(len(chunk))
+            yield result
+        steps.close()
     finally:
-        os.close(tasks)
+        steps.close(finished=False)  # (unless it has finished)
+        if tasks is not None:
+            os.close(tasks)
         for worker in workers:
             worker.stop()
 

@@ -6,34 +6,38 @@ standard error is a terminal), and then only for loops long enough to take a few
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TypeVar
 
-P = TypeVar("P")
 Reporter = Callable[[Sequence[object], str], Iterable[object]]
 
 _state: dict[str, object] = {"reporter": None, "minimum": 500}
 
 
-def in_steps(parts: Iterable[P], sizes: Sequence[int], label: str) -> Generator[P, None, None]:
-    """`parts` as they are consumed, each the work of `sizes[i]` items, reported as a loop over
-    all those items: by the installed reporter, if there are at least its minimum."""
-    reporter = _state["reporter"]
-    total = sum(sizes)
-    if reporter is None or total < int(_state["minimum"]):  # type: ignore[call-overload]
-        yield from parts
-        return
-    ticks = iter(reporter(range(total), label))  # type: ignore[operator]
-    try:
-        for part, size in zip(parts, sizes, strict=True):
-            for _ in range(size):
-                next(ticks, None)
-            yield part
-        for _ in ticks:  # the bar's end
-            pass
-    finally:
-        getattr(parts, "close", lambda: None)()  # stopped early: so is the work behind `parts`
+class Steps:
+    """A long loop's progress: `advance` as its items are done, then `close`. Reported as a loop
+    over `total` items by the installed reporter, if there are at least its minimum."""
+
+    def __init__(self, total: int, label: str) -> None:
+        reporter = _state["reporter"]
+        self._ticks: Iterator[object] | None = None
+        if reporter is not None and total >= int(_state["minimum"]):  # type: ignore[call-overload]
+            self._ticks = iter(reporter(range(total), label))  # type: ignore[operator]
+
+    def advance(self, count: int) -> None:
+        if self._ticks is not None:
+            for _ in range(count):
+                next(self._ticks, None)
+
+    def close(self, finished: bool = True) -> None:
+        """The loop's end: the report runs to its end if the loop `finished`, else stops."""
+        ticks, self._ticks = self._ticks, None
+        if ticks is not None:
+            if finished:
+                for _ in ticks:
+                    pass
+            else:
+                getattr(ticks, "close", lambda: None)()
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -245,7 +246,9 @@ def rendered(facts: Facts, templates: Path, compiled: Callable[[], dict[str, byt
     run out) to stop the processes at work on it."""
     import jinja2  # noqa: F401  # imported while the templates may still be compiling
 
-    return _rendered(facts, Renderer(templates, compiled() if compiled else None))
+    parts = _rendered(facts, Renderer(templates, compiled() if compiled else None))
+    next(parts)  # started: the processes rendering are at work from here on, and closing stops them
+    return parts
 
 
 def _rendered(facts: Facts, renderer: Renderer
@@ -266,11 +269,13 @@ def _rendered(facts: Facts, renderer: Renderer
         return with_ids(renderer.card(plan) for plan in relation_plans(facts))
 
     if len(facts.muscles) <= CHUNK:
+        yield [], None  # (started)
         yield from streamed_pickled(part, facts.muscles, CHUNK, "Rendering cards")
         yield across(), None
         return
-    with Ahead(across) as relations:  # the cards across muscles, in one more process
-        yield from streamed_pickled(part, facts.muscles, CHUNK, "Rendering cards")
+    with Ahead(across) as relations, closing(streamed_pickled(part, facts.muscles, CHUNK, "Rendering cards")) as parts:
+        yield [], None  # (started: the cards across muscles in one more process, the rest in workers)
+        yield from parts
         yield relations.result(), None
 
 
