@@ -88,6 +88,13 @@ def _fact_files(decks: Path) -> list[Path]:
 
 def shown(path: Path) -> str:
     """A path as people should see it: relative to the working folder where it is below it."""
+    text = os.fspath(path)
+    if ".." not in text:  # the usual case, without os.path.relpath's work (a tenth of reading a file)
+        if not os.path.isabs(text):
+            return os.path.normpath(text)
+        here = os.getcwd()
+        if text.startswith(here + os.sep) or (here == os.sep and text != os.sep):
+            return os.path.normpath(text[len(here):].lstrip(os.sep))
     rel = os.path.relpath(path)
     return str(path) if rel.startswith("..") else rel
 
@@ -262,7 +269,8 @@ def _check_path(decks: Path, path: Path, doc: Document, entries: Entries,
     data = doc.data
     expected = [data.get("region"), data.get("group"), f"{data.get('id')}.yaml"]
     expected = [p for p in expected if p]
-    actual = list(path.relative_to(decks).parts)
+    text, base = str(path), str(decks) + os.sep
+    actual = text[len(base):].split(os.sep) if text.startswith(base) else list(path.relative_to(decks).parts)
     if actual != expected:
         problems.append(doc.problem(("id",), "file is at " + "/".join(actual) + "; by its id, "
                                     "region and group it belongs at " + "/".join(expected) + "; move it"))
@@ -306,11 +314,10 @@ def _check_facts(doc: Document, entries: Entries, problems: list[Problem]) -> No
     places: list[tuple[tuple[Any, ...], dict[str, Any]]] = [((), data)]
     parts = data.get("parts") if isinstance(data.get("parts"), list) else []
     places += [(("parts", i), p) for i, p in enumerate(parts) if isinstance(p, dict)]
-    joints = {k: v for k, (v, _) in entries["joints"].items()}
-    nerves = {k: v for k, (v, _) in entries["nerves"].items()}
+    joints, nerves = entries["joints"], entries["nerves"]
     for at, place in places:
         for i, action in enumerate(_dicts(place.get("actions"))):
-            joint = joints.get(str(action.get("joint")))
+            joint = joints.get(str(action.get("joint")), (None,))[0]
             movement = action.get("movement")
             if isinstance(joint, dict) and isinstance(movement, str) and \
                     movement not in (joint.get("movements") or []):
@@ -318,7 +325,8 @@ def _check_facts(doc: Document, entries: Entries, problems: list[Problem]) -> No
                                             f"the {action['joint']} has no movement '{movement}'; "
                                             f"use one of: {', '.join(joint.get('movements') or [])}"))
         for i, supply in enumerate(_dicts(place.get("innervation"))):
-            _check_roots(doc, at + ("innervation", i), supply, nerves.get(str(supply.get("nerve"))), problems)
+            _check_roots(doc, at + ("innervation", i), supply, nerves.get(str(supply.get("nerve")), (None,))[0],
+                         problems)
     sources = data.get("sources")
     if isinstance(sources, list):
         kinds = {entries["sources"][s][0].get("kind") for s in sources

@@ -120,6 +120,19 @@ def test_positions_are_worked_out_when_a_problem_needs_them(mini: Path) -> None:
     assert doc.where((first_key,))[0] == line
 
 
+@pytest.mark.parametrize("here", ["/", "/tmp", "decks"])
+def test_paths_are_shown_as_relpath_shows_them(here: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.chdir(DECKS if here == "decks" else here)
+    cwd = os.getcwd()
+    for text in [f"{cwd}/a.yaml", f"{cwd}/x/../a.yaml", f"{cwd}x/a.yaml", "a.yaml", "x/./a.yaml", "x//a.yaml",
+                 "./a", ".", "../a.yaml", "/tmp/a.yaml", "/", cwd, str(DECKS / "lower-limb")]:
+        for path in (text, Path(text)):
+            rel = os.path.relpath(path)
+            assert load_module.shown(path) == (str(path) if rel.startswith("..") else rel), path
+
+
 # --- the sandbox: remembered decisions against Jinja's own ------------------------------------------
 
 EXPRESSIONS = [
