@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -146,11 +147,12 @@ def _read_facts(decks: Path, paths: list[Path], entries: Entries,
     from .parallel import streamed_pickled
 
     facts = []
-    for part, pickled in streamed_pickled(lambda chunk: [_read_fact(decks, p, entries) for p in chunk], paths,
-                                          CHUNK, "Checking fact files"):
-        if store:
-            store(part, pickled)
-        facts.extend(part)
+    with closing(streamed_pickled(lambda chunk: [_read_fact(decks, p, entries) for p in chunk], paths,
+                                  CHUNK, "Checking fact files")) as parts:
+        for part, pickled in parts:
+            if store:
+                store(part, pickled)
+            facts.extend(part)
     return facts
 
 
