@@ -144,10 +144,10 @@ class _Fact(NamedTuple):
 
 def _read_facts(decks: Path, paths: list[Path], entries: Entries,
                 store: Callable[[list[_Fact], bytes | None], None] | None) -> list[_Fact]:
-    from .parallel import streamed_pickled
+    from .parallel import streamed
 
     facts = []
-    with closing(streamed_pickled(lambda chunk: [_read_fact(decks, p, entries) for p in chunk], paths,
+    with closing(streamed(lambda chunk: [_read_fact(decks, p, entries) for p in chunk], paths,
                                   CHUNK, "Checking fact files")) as parts:
         for part, pickled in parts:
             if store:

@@ -41,30 +41,19 @@ def cores() -> int:
         return max(1, min(os.cpu_count() or 1, 8))
 
 
-def streamed(fn: Callable[[Sequence[T]], R], items: Sequence[T], size: int, label: str) -> Generator[R, None, None]:
+def streamed(fn: Callable[[Sequence[T]], R], items: Sequence[T], size: int,
+             label: str) -> Generator[tuple[R, bytes | None], None, None]:
     """`fn(chunk)` for each consecutive chunk of `size` items, yielded in order (and reported
-    as progress under `label`).
+    as progress under `label`), each with the pickle it came in from its worker, or None when
+    it was computed here (for a caller that stores the results as well as using them).
 
-    With several cores and several chunks, worker processes forked here compute the chunks,
-    each taking the next chunk left as soon as it is done with one (so that all end together),
-    and send each result as soon as it is made, while this process takes the results in order
-    and uses them (to write them out, say) as the rest are still being computed. A chunk whose
-    worker failed, or could not start, is computed here, so an error is raised exactly as a
-    single-process run would raise it. Elsewhere every chunk is computed here, when it is asked
-    for. Close the iterator (or let it run out) to stop the workers."""
-    results = streamed_pickled(fn, items, size, label)
-    try:
-        for result, _ in results:
-            yield result
-    finally:
-        results.close()  # stopped early: so are the workers
-
-
-def streamed_pickled(fn: Callable[[Sequence[T]], R], items: Sequence[T], size: int,
-                     label: str) -> Generator[tuple[R, bytes | None], None, None]:
-    """`streamed`, each result with the pickle it came in from its worker (None when it was
-    computed here), for a caller that stores the results as well as using them. The workers
-    start at once, before the first result is asked for."""
+    With several cores and several chunks, worker processes forked here at once compute the
+    chunks, each taking the next chunk left as soon as it is done with one (so that all end
+    together), and send each result as soon as it is made, while this process takes the results
+    in order and uses them (to write them out, say) as the rest are still being computed. A
+    chunk whose worker failed, or could not start, is computed here, so an error is raised
+    exactly as a single-process run would raise it. Elsewhere every chunk is computed here,
+    when it is asked for. Close the iterator (or let it run out) to stop the workers."""
     size = max(size, 1, -(-len(items) // _MAX_CHUNKS))
     results = _streamed(fn, [items[i:i + size] for i in range(0, len(items), size)], label)
     next(results)  # started: the workers are at work, and closing the results stops them

@@ -254,7 +254,7 @@ def rendered(facts: Facts, templates: Path, compiled: Callable[[], dict[str, byt
 def _rendered(facts: Facts, renderer: Renderer
               ) -> Generator[tuple[list[Rendered], bytes | None], None, None]:
     from .lock import digest, guid
-    from .parallel import Ahead, streamed_pickled
+    from .parallel import Ahead, streamed
     from .relations import plans as relation_plans
 
     shown: dict[tuple[str, ...], list[dict[str, str]]] = {}  # cited sources, shared by the muscles citing the same
@@ -270,10 +270,10 @@ def _rendered(facts: Facts, renderer: Renderer
 
     if len(facts.muscles) <= CHUNK:
         yield [], None  # (started)
-        yield from streamed_pickled(part, facts.muscles, CHUNK, "Rendering cards")
+        yield from streamed(part, facts.muscles, CHUNK, "Rendering cards")
         yield across(), None
         return
-    with Ahead(across) as relations, closing(streamed_pickled(part, facts.muscles, CHUNK, "Rendering cards")) as parts:
+    with Ahead(across) as relations, closing(streamed(part, facts.muscles, CHUNK, "Rendering cards")) as parts:
         yield [], None  # (started: the cards across muscles in one more process, the rest in workers)
         yield from parts
         yield relations.result(), None

@@ -6,6 +6,7 @@ processes. Each of these is checked here against the slower way it replaced."""
 
 from __future__ import annotations
 
+import pickle
 import shutil
 import sqlite3
 import subprocess
@@ -327,7 +328,9 @@ def test_a_result_from_another_process_is_used_as_it_came(value: Any, monkeypatc
             ran_here.append(f"chunk from {items[0]}")
         return value
 
-    assert list(parallel.streamed(chunk, range(8), 2, "")) == [value] * 4
+    results = list(parallel.streamed(chunk, range(8), 2, ""))
+    assert [r for r, _ in results] == [value] * 4
+    assert all(pickled is not None and pickle.loads(pickled) == value for _, pickled in results)  # as sent
     assert ran_here == []
 
 
@@ -348,7 +351,7 @@ def test_results_come_in_order_while_workers_are_still_at_work(monkeypatch: pyte
         return [i * 2 for i in items]
 
     results = []
-    for got in parallel.streamed(chunk, range(8), 2, ""):
+    for got, _ in parallel.streamed(chunk, range(8), 2, ""):
         results.append(got)
         if len(results) == 1:
             os.write(write, b"!")
@@ -375,7 +378,7 @@ def test_a_failed_process_has_its_work_done_here(dies_on: set[int], monkeypatch:
             ran_here.append(items[0] // 2)
         return [i * 2 for i in items]
 
-    assert [r for got in parallel.streamed(chunk, range(24), 2, "") for r in got] == [i * 2 for i in range(24)]
+    assert [r for got, _ in parallel.streamed(chunk, range(24), 2, "") for r in got] == [i * 2 for i in range(24)]
     if len(dies_on) == 1:
         assert ran_here == sorted(dies_on)  # the other worker took every other chunk
     else:
@@ -395,7 +398,7 @@ def test_an_error_is_raised_here_as_without_processes(monkeypatch: pytest.Monkey
         return list(items)
 
     with pytest.raises(ValueError, match="five"):
-        list(parallel.streamed(chunk, range(8), 2, ""))
+        [r for r, _ in parallel.streamed(chunk, range(8), 2, "")]
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="processes are split by fork")
@@ -420,8 +423,8 @@ def test_stopping_early_stops_the_workers(monkeypatch: pytest.MonkeyPatch) -> No
         return list(items)
 
     stream = parallel.streamed(chunk, range(8), 2, "")
-    assert next(stream) == [0, 1]
-    stream.close()  # type: ignore[attr-defined]
+    assert next(stream)[0] == [0, 1]
+    stream.close()
     assert len(pids) == 2
     for pid in pids:  # stopped and reaped: no such process any more
         with pytest.raises(ProcessLookupError):
@@ -436,7 +439,7 @@ def test_without_a_temporary_file_the_work_is_done_here(monkeypatch: pytest.Monk
 
     monkeypatch.setenv("MUSCLE_DECK_JOBS", "2")
     monkeypatch.setattr(tempfile, "TemporaryFile", no_room)
-    assert list(parallel.streamed(lambda items: [i * 2 for i in items], range(8), 4, "")) == [[0, 2, 4, 6],
+    assert [r for r, _ in parallel.streamed(lambda items: [i * 2 for i in items], range(8), 4, "")] == [[0, 2, 4, 6],
                                                                                           [8, 10, 12, 14]]
     with parallel.Ahead(lambda: 42) as ahead:
         assert ahead.result() == 42
