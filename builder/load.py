@@ -147,8 +147,8 @@ def _read_facts(decks: Path, paths: list[Path], entries: Entries,
     from .parallel import streamed
 
     facts = []
-    with closing(streamed(lambda chunk: [_read_fact(decks, p, entries) for p in chunk], paths,
-                                  CHUNK, "Checking fact files")) as parts:
+    with closing(streamed(lambda chunk: [_read_fact(decks, p, entries) for p in chunk], paths, CHUNK,
+                          "Checking fact files")) as parts:
         for part, pickled in parts:
             if store:
                 store(part, pickled)

@@ -137,9 +137,9 @@ def _write_zip(notes: Iterable[Stamped], model: object, names: dict[str, str], m
                 cards: list[tuple[object, ...]] = []
                 cursor.executemany(_NOTE, _rows(model, batch, ids, cards, used))
                 cursor.executemany(_CARD, cards)
+            cursor.executescript("\n".join(s for s in statements if s.startswith("CREATE INDEX")))
             # The collection, its decks and the note type, as genanki's Package.write_to_db writes
             # them: the top deck, then each region's deck that has notes.
-            cursor.executescript("\n".join(s for s in statements if s.startswith("CREATE INDEX")))
             cursor.executescript(APKG_COL)
             for region in ["", *sorted(used - {""})]:
                 deck = genanki.Deck(deck_id(region), f"{TOP_DECK}::{names[region]}" if region else TOP_DECK)

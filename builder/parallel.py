@@ -73,10 +73,8 @@ def _streamed(fn: Callable[[Sequence[T]], R], chunks: list[Sequence[T]],
     steps = progress.Steps(sum(len(c) for c in chunks), label)
     workers: list[_Worker] = []
     try:
-        for _ in range(count if tasks is not None else 0):
-            worker = _Worker.start(fn, chunks, tasks)  # type: ignore[arg-type]
-            if worker:
-                workers.append(worker)
+        if tasks is not None:
+            workers = [w for w in (_Worker.start(fn, chunks, tasks) for _ in range(count)) if w]
         yield None  # (started)
         taken: dict[int, _Worker] = {}  # chunk → the worker that took it
         ready: dict[int, tuple[_Worker, int, int]] = {}  # chunk → (worker, offset, size) of its result
@@ -143,7 +141,7 @@ class _Worker:
         self.pid, self.file, self.pipe, self.offset, self.alive = pid, file, pipe, 0, True
 
     @classmethod
-    def start(cls, fn: Callable[[Sequence[T]], R], chunks: list[Sequence[T]], tasks: int) -> _Worker | None:
+    def start(cls, fn: Callable[[Sequence[T]], R], chunks: Sequence[Sequence[T]], tasks: int) -> _Worker | None:
         """None when no worker can be started (no temporary file, pipe or process)."""
         try:
             file = tempfile.TemporaryFile()
@@ -199,7 +197,7 @@ def _read(fd: int, size: int) -> bytes:
     return data
 
 
-def _work(fn: Callable[[Sequence[T]], R], chunks: list[Sequence[T]], tasks: int, file: BinaryIO,
+def _work(fn: Callable[[Sequence[T]], R], chunks: Sequence[Sequence[T]], tasks: int, file: BinaryIO,
           pipe: int) -> None:  # pragma: no cover - runs in the worker
     code = 1
     try:
@@ -218,41 +216,6 @@ def _work(fn: Callable[[Sequence[T]], R], chunks: list[Sequence[T]], tasks: int,
         os._exit(code)
 
 
-def _fork(fn: Callable[[Sequence[T]], R], part: Sequence[T]) -> tuple[int, BinaryIO] | None:
-    """A child computing `fn(part)` into a file of its own: an unlinked temporary file, not a
-    pipe, so that a child that finishes first is not held up until the parent reads. None when
-    no child can be started (no temporary file, or no new process): the caller does the part."""
-    try:
-        file = tempfile.TemporaryFile()
-    except OSError:
-        return None
-    try:
-        pid = os.fork()
-    except OSError:
-        file.close()
-        return None
-    if pid == 0:  # pragma: no cover - runs in the child, which leaves by os._exit
-        try:
-            _child(fn, part, file)
-        finally:
-            os._exit(1)  # whatever happens, the child never goes on with this process's work
-    return pid, file
-
-
-def _collect(pid: int, file: BinaryIO) -> tuple[bool, Any]:
-    """(True, the child's result) once it has ended, or (False, None) if it failed."""
-    _, status = os.waitpid(pid, 0)
-    try:
-        if status != 0:
-            return False, None
-        file.seek(0)
-        return True, pickle.load(file)
-    except Exception:  # noqa: BLE001 - a child that died mid-way; its exit status says so
-        return False, None
-    finally:
-        file.close()
-
-
 def _stop(pid: int, file: BinaryIO) -> None:
     file.close()
     _quietly(os.kill, pid, signal.SIGTERM)
@@ -267,44 +230,38 @@ def _quietly(call: Callable[..., object], *args: int) -> None:
 
 
 class Ahead(Generic[R]):
-    """`fn()` started in a forked child now, its result collected later with `result()`;
-    computed in this process instead where there is no second core (or the child fails).
-    Use it as a context manager, so that a child whose result is not needed is stopped."""
+    """`fn()` started in a forked worker now, its result collected later with `result()`;
+    computed in this process instead where there is no second core (or the worker fails).
+    Use it as a context manager, so that a worker whose result is not needed is stopped."""
 
     def __init__(self, fn: Callable[[], R]) -> None:
         self._fn = fn
-        self._child: tuple[int, BinaryIO] | None = None
+        self._worker: _Worker | None = None
         if cores() > 1 and hasattr(os, "fork"):
-            self._child = _fork(lambda _: fn(), ())
+            tasks = _tasks(1)  # one chunk, of nothing
+            if tasks is not None:
+                nothing: list[Sequence[object]] = [()]
+                self._worker = _Worker.start(lambda _: fn(), nothing, tasks)
+                os.close(tasks)
 
     def result(self) -> R:
-        if self._child is None:
+        worker, self._worker = self._worker, None
+        if worker is None:
             return self._fn()
-        pid, file = self._child
-        self._child = None
-        ok, got = _collect(pid, file)
-        return cast(R, got) if ok else self._fn()
+        try:
+            taken: dict[int, _Worker] = {}
+            ready: dict[int, tuple[_Worker, int, int]] = {}
+            while 0 not in ready and worker.alive:
+                _hear([worker], taken, ready)
+            got = worker.result(*ready[0][1:]) if 0 in ready else None
+        finally:
+            worker.stop()
+        return cast(R, got[0]) if got else self._fn()
 
     def __enter__(self) -> Ahead[R]:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._child is not None:
-            pid, file = self._child
-            self._child = None
-            _stop(pid, file)
-
-
-def _child(fn: Callable[[Sequence[T]], R], part: Sequence[T],
-           file: BinaryIO) -> None:  # pragma: no cover - runs in the child
-    code = 1
-    try:
-        progress.silence()  # one progress bar, the parent's
-        result = fn(part)
-        pickle.dump(result, file, protocol=pickle.HIGHEST_PROTOCOL)
-        file.flush()
-        code = 0
-    except BaseException:  # noqa: BLE001 - the parent redoes the part and reports the error
-        pass
-    finally:
-        os._exit(code)
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.stop()

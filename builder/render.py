@@ -399,9 +399,8 @@ class _Base:
                 sources = self.shown[tuple(ids)] = cited(ids, self.reg)
             about_this = self.about[about] = (ids, sources, [n.text for n in notes])
         source_ids, sources, notes_text = about_this
-        context["muscle"], context["where"], context["notes"], context["sources"] = \
-            self.subject, self.where, notes_text, sources
-        context["part"] = part.name if part else ""
+        context = {"muscle": self.subject, "part": part.name if part else "", "where": self.where,
+                   "notes": notes_text, "sources": sources, **context}
         return Plan(kind, key, context, self.muscles, list(source_ids), [f"{TAG}::card::{kind}", *self.tags],
                     muscle.region)
 
