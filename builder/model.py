@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -37,19 +36,30 @@ class Innervation:
 
 
 @dataclass(frozen=True)
-class Cited:
-    """A statement with its own sources (a clinical fact, or a note on a variant)."""
+class Clinical:
+    """A clinical fact as a question and its short answer, with its own sources."""
 
+    id: str
+    question: str
+    answer: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Note:
+    """A variant or disagreement, shown on the one card (`card`: a card reference) it qualifies."""
+
+    card: str
     text: str
     sources: tuple[str, ...]
-    about: str = "clinical"
 
 
 @dataclass(frozen=True)
 class Confusable:
-    """A muscle easily confused with another, and the cue that tells them apart."""
+    """A muscle easily confused with this one, and the cue that tells them apart on one card."""
 
     muscle: str
+    card: str
     cue: str
 
 
@@ -64,6 +74,7 @@ class Part:
     actions: tuple[Action, ...] = ()
     innervation: tuple[Innervation, ...] = ()
     blood_supply: str | None = None
+    clue: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,15 +88,17 @@ class Muscle:
     group: str | None = None
     former_ids: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
+    plural: bool = False
     description: str | None = None
     origin: Attachment | None = None
     insertion: Attachment | None = None
     actions: tuple[Action, ...] = ()
     innervation: tuple[Innervation, ...] = ()
     blood_supply: str | None = None
-    clinical: tuple[Cited, ...] = ()
+    clue: str | None = None
+    clinical: tuple[Clinical, ...] = ()
     confusable: tuple[Confusable, ...] = ()
-    notes: tuple[Cited, ...] = ()
+    notes: tuple[Note, ...] = ()
     parts: tuple[Part, ...] = ()
     sources: tuple[str, ...] = ()
 
@@ -101,11 +114,66 @@ class Muscle:
             return [(None, own)]
         return [(p, getattr(p, fact)) for p in self.parts if getattr(p, fact)]
 
+    def reverse_parts(self) -> list[Part | None]:
+        """Whom the reverse cards ask for: the muscle itself when its origin and insertion are
+        its own, else each part that has both; parts that would be asked the same question
+        (the same landmarks, no clue of their own) share the card of the first of them."""
+        if self.origin and self.insertion:
+            return [None]
+        chosen: list[Part | None] = []
+        asked: set[object] = set()
+        for part in self.parts:
+            origin, insertion = self.origin or part.origin, self.insertion or part.insertion
+            if not (origin and insertion):
+                continue
+            question = part.clue or (origin.sites[:3], insertion.sites[:3])
+            if question not in asked:
+                asked.add(question)
+                chosen.append(part)
+        return chosen
+
+    def card_refs(self) -> list[str]:
+        """The references of the muscle's own cards, as notes and cues name them: 'origin',
+        'actions/hip', 'clinical/<id>', a part's prefixed by its id ('long-head/origin')."""
+        refs = []
+        for kind, fact in (("origin", "origin"), ("insertion", "insertion"), ("innervation", "innervation"),
+                           ("blood-supply", "blood_supply")):
+            refs += [card_ref(part, kind) for part, _ in self.units(fact)]
+        for part, actions in self.units("actions"):
+            refs += [card_ref(part, "actions", joint) for joint in dict.fromkeys(a.joint for a in actions)]  # type: ignore[attr-defined]
+        refs += [card_ref(part, "reverse") for part in self.reverse_parts()]
+        refs += [card_ref(None, "clinical", c.id) for c in self.clinical]
+        return refs
+
+    def actions_of(self, part: Part | None) -> tuple[Action, ...]:
+        """What one part does (its own actions, else the muscle's), or with no part, what the
+        whole muscle does: its own actions and those of its parts."""
+        if part is None:
+            return self.all_actions()
+        return part.actions or self.actions
+
+    def all_actions(self) -> tuple[Action, ...]:
+        """Every action of the muscle and of its parts."""
+        return self.actions + tuple(a for p in self.parts for a in p.actions)
+
     def nerves(self) -> tuple[str, ...]:
         """Ids of every nerve that supplies the muscle or one of its parts."""
         found = [i.nerve for i in self.innervation]
         found += [i.nerve for p in self.parts for i in p.innervation]
         return tuple(dict.fromkeys(found))
+
+
+def nerve_chain(nerve_id: str, nerves: dict[str, Nerve]) -> list[str]:
+    """A nerve and the nerves it is part of, outermost first: ['sciatic', 'sciatic-tibial-division']."""
+    chain = [nerve_id]
+    while (parent := nerves[chain[0]].part_of) and parent not in chain:
+        chain.insert(0, parent)
+    return chain
+
+
+def card_ref(part: Part | None, kind: str, extra: str | None = None) -> str:
+    """How a fact file names one of its muscle's cards: '[part/]kind[/extra]'."""
+    return (f"{part.id}/" if part else "") + kind + (f"/{extra}" if extra else "")
 
 
 @dataclass(frozen=True)
@@ -117,7 +185,6 @@ class Nerve:
     roots: tuple[str, ...] = ()
     cranial: bool = False
     part_of: str | None = None
-    lesion: Cited | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +228,28 @@ class Myotome:
 
 
 @dataclass(frozen=True)
+class Lesion:
+    """The movements an injury of a nerve clearly weakens or abolishes."""
+
+    nerve: str
+    weakened: tuple[tuple[str, str], ...]  # (joint, movement)
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A clinical fact about a nerve or several muscles (a reflex, a palsy, a sign), as a
+    question and its short answer."""
+
+    id: str
+    question: str
+    answer: str
+    nerves: tuple[str, ...]
+    muscles: tuple[str, ...]
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Registry:
     """Every id that fact files refer to."""
 
@@ -172,6 +261,8 @@ class Registry:
     landmarks: dict[str, str]
     removed: dict[str, str]
     myotomes: dict[str, Myotome] = field(default_factory=dict)
+    lesions: dict[str, Lesion] = field(default_factory=dict)
+    clinical: dict[str, Condition] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -191,11 +282,9 @@ class Facts:
         return self.by_id[muscle_id]
 
 
-class Card(NamedTuple):
-    """One Anki note: what it asks, what it answers, and where it comes from.
-
-    A named tuple rather than a dataclass: a large deck has ~100,000 of them, and tuples are
-    several times faster to store in and read back from the build cache."""
+@dataclass(frozen=True)
+class Card:
+    """One Anki note: what it asks, what it answers, and where it comes from."""
 
     key: str
     kind: str

@@ -14,12 +14,11 @@ from typing import Any, Union
 from .errors import Problem
 from .yamlsafe import Document, Path_
 
-KEBAB = r"^[a-z0-9]+(-[a-z0-9]+)*$"
-ROOT = r"^(C[1-8]|T([1-9]|1[0-2])|L[1-5]|S[1-5]|Co1)$"
-NOTE_KEY = r"^[a-z0-9]+(-[a-z0-9]+)*([:/][a-z0-9:/-]+)?$"
-FIELDS_WITH_NOTES = (
-    "origin", "insertion", "actions", "innervation", "blood_supply", "clinical", "general",
-)
+KEBAB = r"^[a-z0-9]+(-[a-z0-9]+)*\Z"
+ROOT = r"^(C[1-8]|T([1-9]|1[0-2])|L[1-5]|S[1-5]|Co1)\Z"
+NOTE_KEY = r"^[a-z0-9]+(-[a-z0-9]+)*([:/][a-z0-9:/-]+)?\Z"
+CARD_REF = r"^([a-z0-9]+(-[a-z0-9]+)*/)?[a-z-]+(/[a-z0-9-]+)?\Z"
+QUESTION = r"^[\s\S]*\?\Z"
 SOURCE_KINDS = ("textbook", "atlas", "open", "article")
 
 
@@ -136,6 +135,10 @@ INNERVATION = ListOf(
     "The nerves that supply the muscle, with root levels.",
 )
 BLOOD = Text("The arteries, as one line.", max_len=300)
+CLUE = Text("Only where the reverse card's question from the landmarks would fit another muscle too: the "
+            "rest of 'Which muscle …?', e.g. 'arises from … and inserts on …'.", max_len=200)
+QUESTION_TEXT = Text("A specific question with one short answer, ending with '?'.", max_len=200, pattern=QUESTION)
+ANSWER_TEXT = Text("The short answer (about 30 words at most).", max_len=300)
 SOURCES = _ids("source", "Source ids (registry `sources:`); at least one textbook or atlas.")
 PART_FIELDS = ("origin", "insertion", "actions", "innervation", "blood_supply")
 
@@ -148,6 +151,7 @@ PART = Record(
         Key("actions", ACTIONS),
         Key("innervation", INNERVATION),
         Key("blood_supply", BLOOD),
+        Key("clue", CLUE),
     ),
     "A head or part whose facts differ from the rest of the muscle.",
 )
@@ -158,6 +162,7 @@ FACT_FILE = Record(
         Key("former_ids", ListOf(Text(pattern=KEBAB, max_len=80), "Earlier ids, oldest first.")),
         Key("name", Text("English name of Terminologia Anatomica, sentence case.", max_len=80), True),
         Key("aliases", ListOf(Text(max_len=80), "Older or common names.")),
+        Key("plural", Flag("The name is plural ('Lumbricals (hand)'): the cards say 'which muscles'.")),
         Key("region", Text("A region of decks/registry/regions.yaml.", ref="region", max_len=80), True),
         Key("group", Text("A group of that region.", pattern=KEBAB, max_len=80)),
         Key("description", Text("One line on shape and position.", max_len=300)),
@@ -166,20 +171,30 @@ FACT_FILE = Record(
         Key("actions", ACTIONS),
         Key("innervation", INNERVATION),
         Key("blood_supply", BLOOD),
+        Key("clue", CLUE),
         Key("clinical", ListOf(
-            Record((Key("text", Text("The clinical fact.", max_len=800), True),
-                    Key("sources", SOURCES, True)), "A clinical fact with its own sources."),
-            "Clinical relevance, each claim with its own source.")),
+            Record((Key("id", Text("kebab-case, unique in the file; never edited.", pattern=KEBAB, max_len=60), True),
+                    Key("question", QUESTION_TEXT, True),
+                    Key("answer", ANSWER_TEXT, True),
+                    Key("sources", SOURCES, True)), "A clinical fact: its own card, with its own sources."),
+            "Clinical facts, each a question and its short answer.")),
         Key("confusable", ListOf(
             Record((Key("muscle", Text("The other muscle's id.", ref="muscle", max_len=80), True),
-                    Key("cue", Text("What tells the two apart.", max_len=400), True)),
+                    Key("card", Text("The card of this muscle the cue goes on, e.g. 'insertion', 'actions/hip'.",
+                                     pattern=CARD_REF, max_len=120), True),
+                    Key("cue", Text("Only what tells the two apart for that card's question.", max_len=400), True)),
                    "A muscle easily confused with this one."),
-            "Muscles easily confused with this one.")),
+            "Muscles easily confused with this one, each cue on the card where they are confused.")),
         Key("notes", ListOf(
-            Record((Key("about", Text("The field the note concerns.", choices=FIELDS_WITH_NOTES), True),
+            Record((Key("card", Text("The card whose answer the note qualifies, e.g. 'innervation'.",
+                                     pattern=CARD_REF, max_len=120), True),
                     Key("text", Text("The variant or disagreement.", max_len=800), True),
                     Key("sources", SOURCES, True)), "A variant or a disagreement between references."),
-            "Variants and disagreements; shown on the card of the field they concern.")),
+            "Variants and disagreements, each shown on the one card it qualifies.")),
+        Key("remarks", ListOf(
+            Record((Key("text", Text("Why a value was chosen, where a source went wrong.", max_len=800), True),
+                    Key("sources", SOURCES, True)), "A remark for editors and reviewers."),
+            "Remarks for editors and reviewers; never shown on a card.")),
         Key("parts", ListOf(PART, "Heads or parts that differ.", min_items=2, max_items=8)),
         Key("sources", SOURCES, True),
     ),
@@ -204,11 +219,21 @@ REGISTRY_FILE = Record(
             Key("roots", ListOf(Text(pattern=ROOT, max_len=4))),
             Key("cranial", Flag("A cranial nerve: no spinal roots.")),
             Key("part_of", Text("The nerve this is a division or branch of.", ref="nerve", max_len=80)),
-            Key("lesion", Record((
-                Key("text", Text("The sign or deficit an injury of this nerve shows.", max_len=600), True),
-                Key("sources", SOURCES, True),
-            ), "What an injury of the nerve shows, with its own sources.")),
         )), "Nerves with their root levels.")),
+        Key("lesions", MapOf(Record((
+            Key("weakened", ListOf(Record((
+                Key("joint", Text(ref="joint", max_len=80), True),
+                Key("movement", Text(ref="movement", max_len=80), True),
+            )), "The movements an injury clearly weakens or abolishes.", max_items=8), True),
+            Key("sources", SOURCES, True),
+        )), "What an injury of a nerve (by nerve id) weakens.")),
+        Key("clinical", MapOf(Record((
+            Key("question", QUESTION_TEXT, True),
+            Key("answer", ANSWER_TEXT, True),
+            Key("nerves", _ids("nerve", "The nerves the fact is about.")),
+            Key("muscles", _ids("muscle", "The muscles the fact is about.")),
+            Key("sources", SOURCES, True),
+        )), "Clinical facts about a nerve or several muscles (reflexes, palsies, signs), each its own card.")),
         Key("myotomes", MapOf(Record((
             Key("joint", Text(ref="joint", max_len=80), True),
             Key("movement", Text(ref="movement", max_len=80), True),
@@ -329,14 +354,8 @@ def _check_record(spec: Record, value: Any, at: Path_, doc: Document,
             problems.append(doc.problem(at, f"missing required key '{field.name}'{where}; add it"))
 
 
-_PATTERNS: dict[str, Any] = {}
-
-
 def _match(pattern: str, value: str) -> bool:
-    compiled = _PATTERNS.get(pattern)
-    if compiled is None:
-        compiled = _PATTERNS[pattern] = re.compile(pattern)
-    return compiled.match(value) is not None
+    return re.match(pattern, value) is not None
 
 
 def _did_you_mean(word: str, choices: Any) -> str:
@@ -352,6 +371,8 @@ def did_you_mean(word: str, choices: Any) -> str:
 def _explain(pattern: str) -> str:
     return {
         KEBAB: "use lower-case words joined by hyphens, e.g. 'gluteus-medius'",
+        CARD_REF: "name a card of this muscle, e.g. 'origin', 'actions/hip', 'long-head/insertion'",
+        QUESTION: "end the question with '?'",
         ROOT: "write a spinal segment such as C5, T1, L4 or S2",
         NOTE_KEY: "write a muscle id, or a note key such as 'gluteus-medius/origin'",
     }.get(pattern, f"it must match {pattern}")
@@ -380,17 +401,16 @@ def _json(spec: Spec) -> dict[str, Any]:
         out = {"type": "string", "minLength": 1, "maxLength": spec.max_len}
         if spec.choices:
             out["enum"] = list(spec.choices)
-        if spec.pattern:
-            out["pattern"] = spec.pattern
-        elif spec.ref:
-            out["pattern"] = KEBAB
+        pattern = spec.pattern or (KEBAB if spec.ref else None)
+        if pattern:  # JSON Schema's patterns are ECMAScript's, whose $ is Python's \Z
+            out["pattern"] = pattern.replace("\\Z", "$")
     elif isinstance(spec, Flag):
         out = {"type": "boolean"}
     elif isinstance(spec, ListOf):
         out = {"type": "array", "items": _json(spec.item), "minItems": spec.min_items,
                "maxItems": spec.max_items}
     elif isinstance(spec, MapOf):
-        out = {"type": "object", "propertyNames": {"pattern": spec.key_pattern},
+        out = {"type": "object", "propertyNames": {"pattern": spec.key_pattern.replace("\\Z", "$")},
                "additionalProperties": _json(spec.value)}
     else:
         out = {"type": "object", "additionalProperties": False,
