@@ -1,103 +1,18 @@
-"""The whole program on one screen: load → render → select → stamp → package."""
+"""The whole program on one screen: load → render → select → stamp → write."""
 
 from __future__ import annotations
 
-import gc
-import pickle
 from collections import Counter
-from collections.abc import Generator, Iterable, Iterator
-from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import NamedTuple
 
-from . import cache, lock, select
+from . import lock
+from .load import load
 from .model import Card, Facts
 from .package import Stamped, note_type_digest, write
-from .render import Rendered
-from .select import Selection
-
-
-class Deck:
-    """The full deck: checked facts, every card, and each card's GUID and content digest by key.
-
-    In the cache a deck is stored as its fact files as read and its cards as rendered, each part
-    the very pickle its process made, then the deck itself; the facts are put together again
-    only when something asks for them (a plain build of the whole deck needs only the cards and
-    the region names)."""
-
-    def __init__(self, facts: Facts, cards: Iterable[Rendered] = ()) -> None:
-        """`cards`: as `render.rendered` gives them (more may be `add`ed)."""
-        self._facts: Facts | None = facts
-        self._registry = facts.registry
-        self._read: list[bytes] = []  # from the cache: the fact files as read, each part pickled
-        self.regions = {r.id: r.name for r in facts.registry.regions.values()}
-        self.read_parts = 0  # how many parts of fact files the cache holds before the cards
-        self._no_cards()
-        self.add(cards)
-
-    def _no_cards(self) -> None:
-        self.cards: list[Card] = []
-        self.guids: dict[str, str] = {}
-        self.digests: dict[str, str] = {}
-
-    def add(self, cards: Iterable[Rendered]) -> list[Card]:
-        """Add cards as `render.rendered` gives them; they are returned as Cards."""
-        added = []
-        for fields, guid, digest in cards:
-            card = Card._make(fields)
-            added.append(card)
-            self.guids[card.key] = guid
-            self.digests[card.key] = digest
-        self.cards.extend(added)
-        return added
-
-    @property
-    def facts(self) -> Facts:
-        if self._facts is None:
-            from .load import assemble
-
-            self._facts = assemble(self._registry, (f for part in self._read for f in pickle.loads(part)))
-        return self._facts
-
-    def __getstate__(self) -> dict[str, object]:  # the cache stores the fact files and the cards before it
-        return {"registry": self._registry, "regions": self.regions, "read_parts": self.read_parts}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self._facts = None
-        self._registry = state["registry"]
-        self.regions = state["regions"]
-        self.read_parts = state["read_parts"]
-        self._read = []
-        self._no_cards()
-
-
-def _cached(name: str) -> Deck | None:
-    """The deck stored in the cache under `name`: its fact files as read, its cards, itself."""
-    pieces = cache.pieces(name)
-    if not pieces or not isinstance(pieces[-1], Deck):
-        return None
-    full: Deck = pieces.pop()
-    full._read = pieces[:full.read_parts]
-    for part in pieces[full.read_parts:]:
-        full.add(part)
-    return full
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Cyclic garbage collection off while a build runs.
-
-    A build makes millions of small objects that live until it ends and form no cycles worth
-    collecting; the collector's passes over them cost about a third of a large build's time
-    and free nothing (peak memory is the same with it off)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
+from .render import is_own, render
+from .select import Selection, select
 
 
 @dataclass(frozen=True)
@@ -106,112 +21,57 @@ class BuildResult:
 
     output: Path
     notes: int
-    muscles: int
+    muscles: int  # the muscles the filters selected
+    own_cards: int  # cards about one muscle each
+    across: int  # cards across muscles
     by_kind: dict[str, int]
     unlocked: int  # notes whose content is not yet in decks/notes.lock
-    deck: Deck = field(repr=False, compare=False)  # the full deck the notes were chosen from
 
 
 def build(decks: Path, templates: Path, output: Path, selection: Selection | None = None,
           at: int | None = None) -> BuildResult:
     """Build an .apkg of the selected cards; write nothing if anything is wrong."""
-    with gc_paused():
-        return _build(decks, templates, output, selection, at)
+    facts = load(decks)  # the fact files, read safely and checked
+    cards = render(facts, templates)  # every card of the full deck
+    chosen = select(facts, cards, selection or Selection())  # the subset asked for
+    stamps = stamp(chosen.cards, note_type_digest(templates), lock.read(decks),
+                   lock.now() if at is None else at)  # each note's version time, from the lock
+    write(stamps.notes, {r.id: r.name for r in facts.registry.regions.values()}, templates, stamps.model_mod,
+          output, protected=(decks, templates))  # the package, atomically
+    own = sum(1 for c in chosen.cards if is_own(c))
+    return BuildResult(output, len(chosen.cards), len(chosen.muscles), own, len(chosen.cards) - own,
+                       dict(Counter(c.kind for c in chosen.cards)), stamps.unlocked)
 
 
-def _build(decks: Path, templates: Path, output: Path, selection: Selection | None,
-           at: int | None) -> BuildResult:
-    full, coming = _deck(decks, templates)
-    with closing(coming):  # stopped early (an error): so are the processes rendering cards
-        selection = selection or Selection()
-        keeps = select.chooser(full.facts if selection.by_muscle else None, selection)
-        versions = lock.read(decks)
-        at = lock.now() if at is None else at
-        model_mod, model_changed = lock.stamped(lock.MODEL_KEY, note_type_digest(templates), versions, at)
-        chosen: list[Card] = []
-        changed = int(model_changed)
+class Stamps(NamedTuple):
+    """The notes with their GUIDs and version times, the note type's time, and how many notes
+    (and the note type) differ from the lock."""
 
-        def notes() -> Iterator[Stamped]:  # written as the cards are rendered
-            nonlocal changed
-            for part in coming:
-                for card in part:
-                    if keeps(card):
-                        chosen.append(card)
-                        mod, new = lock.stamped(card.key, full.digests[card.key], versions, at)
-                        changed += new
-                        yield Stamped(card, full.guids[card.key], mod)
-            select.check(full.cards, chosen, selection)  # before the package replaces anything
-
-        write(notes(), full.regions, templates, model_mod, output, protected=(decks, templates))
-    return BuildResult(output, len(chosen), len({m for c in chosen for m in c.muscles}),
-                       dict(Counter(c.kind for c in chosen)), changed, full)
+    notes: list[Stamped]
+    model_mod: int
+    unlocked: int
 
 
-def deck(decks: Path, templates: Path) -> Deck:
-    """Load, check and render the full deck (reused from the cache when no input changed)."""
-    full, coming = _deck(decks, templates)
-    with gc_paused(), closing(coming):
-        for _ in coming:
-            pass
-    return full
-
-
-def _at_once(cards: list[Card]) -> Generator[list[Card], None, None]:
-    yield cards
-
-
-def _deck(decks: Path, templates: Path) -> tuple[Deck, Generator[list[Card], None, None]]:
-    """The full deck, and its cards in parts as they come: all at once from the cache, else as
-    they are rendered. The deck's card lists are complete (and it is cached) once the parts
-    have run out."""
-    name = "deck-" + cache.key(decks, templates) if cache.folder() is not None else ""
-    cached = _cached(name) if name else None
-    if cached is not None:
-        return cached, _at_once(cached.cards)
-    from .load import load
-    from .parallel import Ahead
-    from .render import compile_all, rendered
-
-    entry = cache.Entry(name)  # the fact files as read go into it, then the cards as rendered
-    read_parts = 0
-
-    def store(part: object, pickled: bytes | None) -> None:
-        nonlocal read_parts
-        entry.add(pickled if pickled is not None else pickle.dumps(part, pickle.HIGHEST_PROTOCOL))
-        read_parts += 1
-
-    try:
-        with gc_paused(), Ahead(lambda: compile_all(templates)) as compiled:  # meanwhile: load
-            facts = load(decks, store if entry.writing else None)
-            parts = rendered(facts, templates, compiled.result)
-    except BaseException:
-        entry.discard()
-        raise
-    full = Deck(facts)
-
-    def filling() -> Generator[list[Card], None, None]:
-        with closing(parts), entry:  # closed early, or failed: nothing is cached
-            yield []  # (started here at once, so that closing it always discards the entry)
-            for part, pickled in parts:
-                if entry.writing:
-                    entry.add(part, pickled)
-                yield full.add(part)
-            if entry.writing:
-                full.read_parts = read_parts
-                entry.add(full)
-                entry.commit()
-
-    coming = filling()
-    next(coming)
-    return full, coming
+def stamp(cards: list[Card], note_type: str, versions: dict[str, lock.Version], at: int) -> Stamps:
+    """Each card's note with its GUID and the time its content was released; content the lock
+    does not have gets the build time `at` (`note_type`: the note type's digest)."""
+    model_mod, model_new = lock.stamped(lock.MODEL_KEY, note_type, versions, at)
+    unlocked = int(model_new)
+    notes = []
+    for card in cards:
+        mod, new = lock.stamped(card.key, lock.digest(card), versions, at)
+        notes.append(Stamped(card, lock.guid(card.key), mod))
+        unlocked += new
+    return Stamps(notes, model_mod, unlocked)
 
 
 def full_deck(decks: Path, templates: Path) -> tuple[Facts, list[Card], dict[str, str]]:
     """The facts, every card, and every note's key → content digest (with the note type's)."""
-    full = deck(decks, templates)
-    keyed = dict(full.digests)
+    facts = load(decks)
+    cards = render(facts, templates)
+    keyed = {c.key: lock.digest(c) for c in cards}
     keyed[lock.MODEL_KEY] = note_type_digest(templates)
-    return full.facts, full.cards, keyed
+    return facts, cards, keyed
 
 
 def relock(decks: Path, templates: Path, at: int | None = None) -> tuple[int, int]:

@@ -9,26 +9,30 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from .model import Card, Facts
-from .output import write_text
+from .output import target, write_text
 from .package import MODEL_NAME
+from .render import is_own
 from .select import Selection
 
 FORMATS = ("csv", "tsv", "markdown")
+SUFFIXES = {"csv": ".csv", "tsv": ".tsv", "markdown": ".md"}
 COLUMNS = ("Front", "Back", "Sources", "Muscle", "Kind", "Tags", "GUID")
 
 
 def export(decks: Path, templates: Path, fmt: str, selection: Selection | None = None,
            output: Path | None = None) -> tuple[str, int]:
     """The selected cards in a format; written atomically to `output` when given. (text, notes)."""
-    from .build import deck
-    from .select import cards as select_cards
+    from .load import load
+    from .render import render
+    from .select import select
 
-    full = deck(decks, templates)
-    facts = full.facts
-    chosen = select_cards(facts, full.cards, selection or Selection())
+    if output is not None:
+        target(output, (decks, templates), suffix=SUFFIXES[fmt])
+    facts = load(decks)
+    chosen = select(facts, render(facts, templates), selection or Selection()).cards
     text = markdown(facts, chosen) if fmt == "markdown" else table(chosen, "\t" if fmt == "tsv" else ",")
     if output is not None:
-        write_text(output, text, protected=(decks, templates))
+        write_text(output, text, protected=(decks, templates), suffix=SUFFIXES[fmt])
     return text, len(chosen)
 
 
@@ -63,9 +67,8 @@ def markdown(facts: Facts, cards: Sequence[Card]) -> str:
     by_muscle: dict[str, list[Card]] = {}
     across: dict[str, list[Card]] = {}
     for card in cards:
-        owner = facts.by_id.get(card.muscles[0]) if len(card.muscles) == 1 else None
-        if owner and card.key.split("/")[0].split(":")[0] == owner.identity:
-            by_muscle.setdefault(owner.id, []).append(card)
+        if is_own(card):
+            by_muscle.setdefault(card.muscles[0], []).append(card)
         else:
             across.setdefault(card.deck, []).append(card)
     regions = facts.registry.regions
@@ -73,7 +76,8 @@ def markdown(facts: Facts, cards: Sequence[Card]) -> str:
     references: dict[str, str] = {}
     citations = {source.short: source.citation for source in facts.registry.sources.values()}
     lines = ["# Muscle anatomy", "",
-             "Root levels in italics are the main segments (Moore). Full references are at the end.", ""]
+             "Root levels in bold are the main segments (Moore); the cards underline them. Full references are at "
+             "the end.", ""]
     for region in regions.values():
         muscles = [m for m in facts.muscles if m.region == region.id and m.id in by_muscle]
         if not muscles and region.id not in across:
@@ -118,7 +122,7 @@ def plain(html: str, only: str | None = None) -> str:
     """Card HTML as Markdown-safe plain text: tags stripped, entities unescaped, one block a line.
 
     List items are joined with '; ', paragraphs start new lines, main root levels (<u>) are set
-    in italics, a label span ('Note') gets a colon, 'prime mover' goes in brackets, and the hint
+    in bold, a label span ('Note') gets a colon, 'prime mover' goes in brackets, and the hint
     on underlining is dropped.
     With `only`, just the text inside the element of that class.
     """
@@ -152,8 +156,8 @@ class _Text(HTMLParser):
         self.hints += hint
         suffix = ""
         if tag == "u":
-            self._emit("_", raw=True)
-            suffix = "_"
+            self._emit("**", raw=True)
+            suffix = "**"
         elif "md-label" in classes:
             suffix = ":"
         elif "md-prime" in classes:

@@ -51,9 +51,9 @@ def load(decks: Path) -> Facts:
     if not fact_files and not problems:
         problems.append(Problem(shown(decks), 1, 1, "no fact files (*.yaml) found in this folder"))
     read = [_read_fact(decks, path, entries, problems, refs) for path in fact_files]
-    muscles = [(m, doc) for m, doc in read if m is not None]
-    broken = {path.stem for path, (m, _) in zip(fact_files, read, strict=True) if m is None}
-    ids = _check_unique(muscles, problems)
+    muscles = [(m, doc) for m, doc, _ in read if m is not None]
+    broken = {path.stem for path, (m, _, _) in zip(fact_files, read, strict=True) if m is None}
+    ids = _check_unique([(data, doc) for _, doc, data in read if data is not None], problems)
     _check_refs(refs, entries, ids | broken, problems)
     if not problems:  # the checks that need every muscle and a sound registry
         registry = _registry(entries)
@@ -144,7 +144,8 @@ def _check_nerves(entries: Entries, problems: list[Problem]) -> None:
         if not isinstance(nerve, dict):
             continue
         if nerve.get("cranial") and nerve.get("roots"):
-            problems.append(doc.problem(("nerves", key, "roots"), "a cranial nerve has no spinal roots; remove 'roots'"))
+            problems.append(doc.problem(("nerves", key, "roots"),
+                                        "a cranial nerve has no spinal roots; remove 'roots'"))
         if not nerve.get("cranial") and not nerve.get("roots"):
             problems.append(doc.problem(("nerves", key), f"nerve '{key}' needs 'roots' (or 'cranial: true')"))
     for key, (_, doc) in entries["lesions"].items():
@@ -161,17 +162,18 @@ def _check_nerves(entries: Entries, problems: list[Problem]) -> None:
 # --- one fact file ------------------------------------------------------------------------
 
 def _read_fact(decks: Path, path: Path, entries: Entries, problems: list[Problem],
-               refs: list[schema.Ref]) -> tuple[Muscle | None, Document | None]:
-    """One fact file read and checked on its own; its muscle if it has no problem."""
+               refs: list[schema.Ref]) -> tuple[Muscle | None, Document, dict[str, Any] | None]:
+    """One fact file read and checked on its own: its muscle if it has no problem, and its data
+    if it has the right form (for the checks across files)."""
     doc, found = read(path, shown(path))
     problems.extend(found)
     if doc is None:
-        return None, None
+        return None, Document(shown(path), None), None
     own: list[Problem] = []
     schema.check(schema.FACT_FILE, doc.data, (), doc, own, refs)
     if not isinstance(doc.data, dict):
         problems.extend(own)
-        return None, doc
+        return None, doc, None
     well_formed = not own
     _check_parts(doc, own)  # says what is missing even when other keys are wrong
     if well_formed:
@@ -181,7 +183,7 @@ def _read_fact(decks: Path, path: Path, entries: Entries, problems: list[Problem
     if muscle is not None:
         _check_card_refs(muscle, doc, own)
     problems.extend(own)
-    return (None if own else muscle), doc
+    return (None if own else muscle), doc, (doc.data if well_formed else None)
 
 
 def _check_path(decks: Path, path: Path, doc: Document, entries: Entries, problems: list[Problem]) -> None:
@@ -288,12 +290,13 @@ def _check_roots(doc: Document, at: tuple[Any, ...], supply: dict[str, Any], ner
 def _check_card_refs(muscle: Muscle, doc: Document, problems: list[Problem]) -> None:
     """Each note and cue names a card the muscle has."""
     cards = muscle.card_refs()
-    for field, items in (("notes", muscle.notes), ("confusable", muscle.confusable)):
-        for i, item in enumerate(items):
-            if item.card not in cards:
-                problems.append(doc.problem((field, i, "card"), f"'{item.card}' is not a card of this muscle"
-                                            + (schema.did_you_mean(item.card, cards) or "")
-                                            + f"; its cards are: {', '.join(cards)}"))
+    named = [("notes", i, n.card) for i, n in enumerate(muscle.notes)]
+    named += [("confusable", i, c.card) for i, c in enumerate(muscle.confusable)]
+    for field, i, card in named:
+        if card not in cards:
+            problems.append(doc.problem((field, i, "card"), f"'{card}' is not a card of this muscle"
+                                        + (schema.did_you_mean(card, cards) or "")
+                                        + f"; its cards are: {', '.join(cards)}"))
 
 
 def _dicts(value: Any) -> list[dict[str, Any]]:
@@ -302,22 +305,23 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
 
 # --- checks across files -----------------------------------------------------------------
 
-def _check_unique(muscles: list[tuple[Muscle, Document]], problems: list[Problem]) -> set[str]:
-    """Ids and names are unique across files, and no former id is another muscle's id."""
+def _check_unique(files: list[tuple[dict[str, Any], Document]], problems: list[Problem]) -> set[str]:
+    """Ids and names are unique across the well-formed files, and no former id is another
+    muscle's id; the ids."""
     ids: dict[str, Document] = {}
     names: dict[str, Document] = {}
-    for muscle, doc in muscles:
-        if muscle.id in ids:
-            problems.append(doc.problem(("id",), f"muscle id '{muscle.id}' is already used by "
-                                                 f"{ids[muscle.id].path}; ids must be unique"))
-        ids.setdefault(muscle.id, doc)
-        folded = muscle.name.casefold()
+    for data, doc in files:
+        if data["id"] in ids:
+            problems.append(doc.problem(("id",), f"muscle id '{data['id']}' is already used by "
+                                                 f"{ids[data['id']].path}; ids must be unique"))
+        ids.setdefault(data["id"], doc)
+        folded = data["name"].casefold()
         if folded in names:
-            problems.append(doc.problem(("name",), f"name '{muscle.name}' is already used by "
+            problems.append(doc.problem(("name",), f"name '{data['name']}' is already used by "
                                                    f"{names[folded].path}; names must be unique"))
         names.setdefault(folded, doc)
-    for muscle, doc in muscles:
-        for i, former in enumerate(muscle.former_ids):
+    for data, doc in files:
+        for i, former in enumerate(data.get("former_ids", [])):
             if former in ids:
                 problems.append(doc.problem(("former_ids", i), f"former id '{former}' is the id of "
                                                                f"{ids[former].path}; ids are never reused"))
@@ -363,10 +367,7 @@ def _check_reverse_questions(muscles: list[tuple[Muscle, Document]], problems: l
     asked: dict[object, tuple[Muscle, Part | None]] = {}
     for muscle, doc in muscles:
         for part in muscle.reverse_parts():
-            origin = muscle.origin or (part.origin if part else None)
-            insertion = muscle.insertion or (part.insertion if part else None)
-            clue = part.clue if part else muscle.clue
-            question = clue or (origin.sites[:3], insertion.sites[:3])  # type: ignore[union-attr]
+            question = muscle.reverse_question(part)
             if question in asked:
                 other, other_part = asked[question]
                 at: tuple[Any, ...] = ("parts", muscle.parts.index(part)) if part else ("origin",)
@@ -392,7 +393,8 @@ def _registry(entries: Entries) -> Registry:
         movements=values("movements"),
         nerves={k: Nerve(k, v["name"], tuple(v.get("roots", ())), bool(v.get("cranial")), v.get("part_of"))
                 for k, v in values("nerves").items()},
-        sources={k: Source(k, v["kind"], v["short"], v["citation"], v.get("url")) for k, v in values("sources").items()},
+        sources={k: Source(k, v["kind"], v["short"], v["citation"], v.get("url"))
+                 for k, v in values("sources").items()},
         landmarks={k: v["name"] for k, v in values("landmarks").items()},
         removed=values("removed"),
         myotomes={k: Myotome(k, v["joint"], v["movement"], tuple(v["muscles"]), tuple(v["sources"]))

@@ -42,19 +42,9 @@ class Version:
 
 def guid(key: str) -> str:
     """A note's GUID: from its key (muscle id, part, card kind…), never from its content."""
-    number = int.from_bytes(hashlib.sha256(f"muscle-deck__{key}".encode()).digest()[:8], "big")
-    pairs = []
-    while number:  # two base-91 digits at a time
-        number, rest = divmod(number, 8281)
-        pairs.append(_PAIRS[rest])
-    text = "".join(reversed(pairs))
-    return text[1:] if text[:1] == "a" else text  # a leading zero digit ('a') is not written
+    import genanki
 
-
-# genanki.guid_for("muscle-deck", key), worked out here so that a build need not import genanki
-# before it writes; tests/test_fast_paths.py pins the two together for every key of the deck.
-_BASE91 = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~"
-_PAIRS = [high + low for high in _BASE91 for low in _BASE91]  # 0 … 91² - 1 as two digits
+    return str(genanki.guid_for("muscle-deck", key))
 
 
 def digest(card: Card) -> str:
@@ -66,7 +56,13 @@ def digest(card: Card) -> str:
 
 def now() -> int:
     """The build time: SOURCE_DATE_EPOCH when set (reproducible builds), else the clock."""
-    return int(os.environ.get("SOURCE_DATE_EPOCH") or time.time())
+    given = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not given:
+        return int(time.time())
+    if not given.isdigit():
+        raise LockError(f"SOURCE_DATE_EPOCH is {given!r}; set it to a whole number of seconds since 1970, "
+                        "or unset it")
+    return int(given)
 
 
 def read(decks: Path) -> dict[str, Version]:
@@ -74,8 +70,14 @@ def read(decks: Path) -> dict[str, Version]:
     path = decks / LOCK_FILE
     if not path.exists():
         return {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        why = err.strerror if isinstance(err, OSError) else "it is not UTF-8 text"
+        raise LockError(f"{path}:1:1: cannot read it ({why}); restore it from git, or regenerate it with "
+                        "`muscle-deck lock`") from None
     versions = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
         fields = line.split("\t")

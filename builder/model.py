@@ -123,14 +123,40 @@ class Muscle:
         chosen: list[Part | None] = []
         asked: set[object] = set()
         for part in self.parts:
-            origin, insertion = self.origin or part.origin, self.insertion or part.insertion
-            if not (origin and insertion):
-                continue
-            question = part.clue or (origin.sites[:3], insertion.sites[:3])
-            if question not in asked:
+            question = self.reverse_question(part)
+            if question is not None and question not in asked:
                 asked.add(question)
                 chosen.append(part)
         return chosen
+
+    def reverse_question(self, part: Part | None) -> object:
+        """What the reverse card of the muscle (or a part) asks from: its clue, else the first
+        landmarks of its origin and insertion; None if it lacks either."""
+        origin = self.origin or (part.origin if part else None)
+        insertion = self.insertion or (part.insertion if part else None)
+        if not (origin and insertion):
+            return None
+        clue = part.clue if part else self.clue
+        return clue or (origin.sites[:3], insertion.sites[:3])
+
+    def joint_actions(self) -> list[tuple[Part | None, str, tuple[Action, ...], bool]]:
+        """The action cards: (part, joint, its actions there, shared), one a joint for the muscle
+        or for each part. Where every part does the same at a joint, they share one card (the
+        first part's), which asks about the whole muscle."""
+        cards = []
+        done: set[str] = set()
+        units = self.units("actions")
+        for part, actions in units:
+            for joint in dict.fromkeys(a.joint for a in actions):  # type: ignore[attr-defined]
+                at_joint = tuple(a for a in actions if a.joint == joint)  # type: ignore[attr-defined]
+                if joint in done:
+                    continue
+                alike = part is not None and len(units) > 1 and all(
+                    tuple(a for a in others if a.joint == joint) == at_joint for _, others in units)  # type: ignore[attr-defined]
+                if alike:
+                    done.add(joint)
+                cards.append((part, joint, at_joint, alike))
+        return cards
 
     def card_refs(self) -> list[str]:
         """The references of the muscle's own cards, as notes and cues name them: 'origin',
@@ -139,8 +165,7 @@ class Muscle:
         for kind, fact in (("origin", "origin"), ("insertion", "insertion"), ("innervation", "innervation"),
                            ("blood-supply", "blood_supply")):
             refs += [card_ref(part, kind) for part, _ in self.units(fact)]
-        for part, actions in self.units("actions"):
-            refs += [card_ref(part, "actions", joint) for joint in dict.fromkeys(a.joint for a in actions)]  # type: ignore[attr-defined]
+        refs += [card_ref(part, "actions", joint) for part, joint, _, _ in self.joint_actions()]
         refs += [card_ref(part, "reverse") for part in self.reverse_parts()]
         refs += [card_ref(None, "clinical", c.id) for c in self.clinical]
         return refs

@@ -18,8 +18,7 @@ from .model import Card
 from .output import target, write_text
 from .package import FIELDS, note_type
 from .render import KINDS, TemplateError
-from .select import Selection
-from .select import cards as select_cards
+from .select import Selection, select
 
 PAGE = Path("preview") / "index.html"
 _FIELD = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
@@ -31,20 +30,19 @@ class PreviewResult:
 
     index: Path
     cards: int
-    muscles: int
 
 
 def write_preview(decks: Path, templates: Path, out_dir: Path,
                   selection: Selection | None = None) -> PreviewResult:
     """Write `out_dir/index.html`, a gallery of the selected cards; write nothing if anything is wrong."""
-    from .build import deck
+    from .load import load
+    from .render import render
 
-    full = deck(decks, templates)
-    chosen = select_cards(full.facts, full.cards, selection or Selection())
-    html = page(chosen, templates)
     folder = target(out_dir, (decks, templates), folder=True)
-    write_text(folder / "index.html", html)
-    return PreviewResult(out_dir / "index.html", len(chosen), len({m for c in chosen for m in c.muscles}))
+    facts = load(decks)
+    chosen = select(facts, render(facts, templates), selection or Selection()).cards
+    write_text(folder / "index.html", page(chosen, templates))
+    return PreviewResult(out_dir / "index.html", len(chosen))
 
 
 def page(cards: Sequence[Card], templates: Path) -> str:

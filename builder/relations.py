@@ -1,166 +1,174 @@
-"""Cards across muscles, computed from the whole fact graph: nerve → muscles, action → muscles,
-nerve lesion → deficit, attachment → muscles, myotome → key muscles.
+"""Cards across muscles, computed from the whole fact graph: nerve → muscles, movement →
+muscles, nerve injury → weakened movements, landmark → muscles, myotome → movement, and the
+clinical facts about nerves or several muscles.
 
 Each card states the full answer from the whole deck, whatever subset is built, so its content,
 GUID and version are the same everywhere; a subset includes it when any of its muscles is
-selected. A list longer than MAX_ITEMS is not asked whole: action lists fall back to the prime
-movers or split by group, other lists split by group, and what still does not fit is left out.
+selected. A list answer counts muscles, not heads (a muscle whose parts differ is one item, its
+parts named where only some of them are meant), and never asks more than MAX_ITEMS: a movement
+falls back to its prime movers, other lists split by group of muscles, and what still does not
+fit is left out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import NamedTuple
+from dataclasses import dataclass, replace
 
-from .model import Facts, Muscle, Part
-from .render import TAG, Plan, cited, nerve_path
+from .model import Facts, Muscle, Part, nerve_chain
+from .render import TAG, Plan, nerve_path
 
 MAX_ITEMS = 8
 # Movements that are not a motion to recall a list of muscles for.
 NOT_ASKED = {"stabilization", "tension", "support"}
 
-class Item(NamedTuple):
-    """One muscle (or part) in a list answer."""
+
+@dataclass(frozen=True)
+class Item:
+    """One muscle of a list answer: the parts meant (none: the whole muscle), and how it acts."""
 
     muscle: Muscle
-    part: Part | None = None
+    parts: tuple[Part, ...] = ()
     qualifier: str = ""
-    prime: bool = False
     detail: str = ""
-
-    @property
-    def sort_key(self) -> tuple[bool, str, str]:
-        return (not self.prime, self.muscle.name, self.part.name if self.part else "")
+    prime: bool = False
 
     def context(self) -> dict[str, object]:
-        return {"name": self.muscle.name, "part": self.part.name if self.part else "",
-                "qualifier": self.qualifier, "prime": self.prime, "detail": self.detail}
+        return {"name": self.muscle.name, "part": " and ".join(p.name for p in self.parts),
+                "qualifier": self.qualifier, "detail": self.detail, "prime": self.prime}
 
 
-def plans(facts: Facts) -> Iterator[Plan]:
-    """Every relational card of the deck."""
+def plans(facts: Facts) -> list[Plan]:
+    """Every card across muscles, in a stable order."""
     supplied = _supplied(facts)
-    yield from _nerve_plans(facts, supplied)
-    yield from _action_plans(facts)
-    yield from _lesion_plans(facts, supplied)
-    yield from _attachment_plans(facts)
-    yield from _myotome_plans(facts)
+    return [*_nerve_plans(facts, supplied), *_action_plans(facts), *_lesion_plans(facts, supplied),
+            *_attachment_plans(facts), *_myotome_plans(facts), *_condition_plans(facts, supplied)]
+
+
+@dataclass(frozen=True)
+class _Mention:
+    """A muscle or part met while walking the facts, before mentions are merged into items."""
+
+    muscle: Muscle
+    part: Part | None
+    qualifier: str = ""
+    detail: str = ""
+    prime: bool = False
+
+
+def _items(mentions: list[_Mention]) -> list[Item]:
+    """One item per muscle, prime movers first, then by name. A muscle meant whole (or in
+    every one of its parts) names no part; qualifiers and details are kept where all agree."""
+    by_muscle: dict[str, list[_Mention]] = {}
+    for mention in mentions:
+        by_muscle.setdefault(mention.muscle.id, []).append(mention)
+    items = []
+    for group in by_muscle.values():
+        muscle = group[0].muscle
+        parts = tuple(dict.fromkeys(m.part for m in group if m.part is not None))
+        whole = any(m.part is None for m in group) or set(parts) == set(muscle.parts)
+        qualifiers = {m.qualifier for m in group}
+        details = {m.detail for m in group}
+        items.append(Item(muscle, () if whole else parts, qualifiers.pop() if len(qualifiers) == 1 else "",
+                          details.pop() if len(details) == 1 else "", any(m.prime for m in group)))
+    return sorted(items, key=lambda i: (not i.prime, i.muscle.name))
 
 
 def _supplied(facts: Facts) -> dict[str, list[Item]]:
     """Nerve → the muscles it supplies, directly or through its divisions and branches."""
-    by_nerve: dict[str, list[Item]] = {}
-    chains: dict[str, list[str]] = {}  # nerve → it and the nerves it is part of
-    for m in facts.muscles:
-        for part, supply in m.units("innervation"):
-            for i in supply:  # type: ignore[attr-defined]
-                if i.nerve not in chains:
-                    chains[i.nerve] = nerve_path(i.nerve, facts.registry).split("::")
-                for nerve in chains[i.nerve]:
-                    by_nerve.setdefault(nerve, []).append(Item(m, part))
-    return {nerve: _merge(items) for nerve, items in by_nerve.items()}
+    mentions: dict[str, list[_Mention]] = {}
+    for muscle in facts.muscles:
+        for part, supply in muscle.units("innervation"):
+            for nerve in dict.fromkeys(n for i in supply for n in nerve_chain(i.nerve, facts.registry.nerves)):  # type: ignore[attr-defined]
+                mentions.setdefault(nerve, []).append(_Mention(muscle, part))
+    return {nerve: _items(found) for nerve, found in mentions.items()}
 
 
 def _nerve_plans(facts: Facts, supplied: dict[str, list[Item]]) -> Iterator[Plan]:
     reg = facts.registry
     for nerve_id, items in sorted(supplied.items()):
-        nerve = reg.nerves[nerve_id]
-        for suffix, where, chunk in _fit(items, facts):
+        for suffix, group, chunk in _fit(items, facts):
             yield _plan(facts, "nerve-muscles", f"nerve:{nerve_id}", suffix, chunk,
-                        [f"{TAG}::nerve::{nerve_path(nerve_id, reg)}"],
-                        nerve=nerve.name, where=where)
+                        [f"{TAG}::nerve::{nerve_path(nerve_id, reg)}"], _within("Nerve supply", group),
+                        nerve=reg.nerves[nerve_id].name, group=group)
 
 
 def _action_plans(facts: Facts) -> Iterator[Plan]:
     reg = facts.registry
-    by_action: dict[tuple[str, str], list[Item]] = {}
-    for m in facts.muscles:
-        for part, actions in m.units("actions"):
+    mentions: dict[tuple[str, str], list[_Mention]] = {}
+    for muscle in facts.muscles:
+        for part, actions in muscle.units("actions"):
             for a in actions:  # type: ignore[attr-defined]
                 if a.movement not in NOT_ASKED:
-                    by_action.setdefault((a.joint, a.movement), []).append(
-                        Item(m, part, a.qualifier or "", a.prime, a.detail or ""))
-    for (joint, movement), items in sorted(by_action.items()):
-        items = _merge(items)
+                    mentions.setdefault((a.joint, a.movement), []).append(
+                        _Mention(muscle, part, a.qualifier or "", a.detail or "", a.prime))
+    for (joint, movement), found in sorted(mentions.items()):
+        items = _items(found)
         base = f"action:{joint}:{movement}"
         context = {"joint": reg.joints[joint].name, "movement": reg.movements[movement]}
         prime = [i for i in items if i.prime]
         if len(items) > MAX_ITEMS and 0 < len(prime) <= MAX_ITEMS:
-            yield _plan(facts, "action-muscles", base, "prime", prime, [], where="", prime_only=True,
+            yield _plan(facts, "action-muscles", base, "prime", prime, [], "Movements", group="", prime_only=True,
                         **context)
             continue
-        for suffix, where, chunk in _fit(items, facts):
-            yield _plan(facts, "action-muscles", base, suffix, chunk, [], where=where,
+        for suffix, group, chunk in _fit(items, facts):
+            yield _plan(facts, "action-muscles", base, suffix, chunk, [], _within("Movements", group), group=group,
                         prime_only=False, **context)
 
 
 def _lesion_plans(facts: Facts, supplied: dict[str, list[Item]]) -> Iterator[Plan]:
     reg = facts.registry
-    for nerve_id, items in sorted(supplied.items()):
-        nerve = reg.nerves[nerve_id]
-        if not nerve.lesion:
-            continue
-        weakened: dict[tuple[str, str], None] = {}
-        for item in items:
-            actions = item.part.actions if item.part and item.part.actions else item.muscle.actions
-            for a in actions:
-                if a.movement not in NOT_ASKED:
-                    weakened[(a.joint, a.movement)] = None
-        movements = [f"{reg.joints[j].name}: {reg.movements[mv]}" for j, mv in weakened]
-        plan = _plan(facts, "lesion", f"nerve:{nerve_id}", "", sorted(items, key=lambda i: i.sort_key),
-                     [f"{TAG}::nerve::{nerve_path(nerve_id, reg)}"], nerve=nerve.name,
-                     movements=movements, sign=nerve.lesion.text, where="")
-        plan.sources.extend(nerve.lesion.sources)
-        plan.context["sources"] = cited(plan.sources, facts.registry)
-        yield plan
+    for nerve_id, lesion in sorted(reg.lesions.items()):
+        joints: dict[str, list[str]] = {}
+        for joint, movement in lesion.weakened:
+            joints.setdefault(reg.joints[joint].name, []).append(reg.movements[movement])
+        plan = _plan(facts, "lesion", f"nerve:{nerve_id}", "", supplied.get(nerve_id, []),
+                     [f"{TAG}::nerve::{nerve_path(nerve_id, reg)}"], "Nerve injury",
+                     nerve=reg.nerves[nerve_id].name, joints=joints, weakened=len(lesion.weakened))
+        yield replace(plan, sources=lesion.sources)
 
 
 def _attachment_plans(facts: Facts) -> Iterator[Plan]:
     reg = facts.registry
     for fact, verb in (("origin", "arise from"), ("insertion", "insert on")):
-        by_site: dict[str, list[Item]] = {}
-        for m in facts.muscles:
-            for part, attachment in m.units(fact):
+        mentions: dict[str, list[_Mention]] = {}
+        for muscle in facts.muscles:
+            for part, attachment in muscle.units(fact):
                 for site in attachment.sites:  # type: ignore[attr-defined]
-                    by_site.setdefault(site, []).append(Item(m, part))
-        for site, items in sorted(by_site.items()):
-            items = _merge(items)
-            if len(items) < 2 or len(items) > MAX_ITEMS:
-                continue  # one muscle is the reverse card's question; too many cannot be recalled
-            yield _plan(facts, "attachment-muscles", f"landmark:{site}:{fact}", "", items, [],
-                        landmark=reg.landmarks[site], verb=verb, where="")
+                    mentions.setdefault(site, []).append(_Mention(muscle, part))
+        for site, found in sorted(mentions.items()):
+            items = _items(found)
+            if 2 <= len(items) <= MAX_ITEMS:  # one muscle is the reverse card's question; too many cannot be recalled
+                yield _plan(facts, "attachment-muscles", f"landmark:{site}:{fact}", "", items, [], "Attachments",
+                            landmark=reg.landmarks[site], verb=verb)
 
 
 def _myotome_plans(facts: Facts) -> Iterator[Plan]:
     reg = facts.registry
     for root, myotome in sorted(reg.myotomes.items()):
         items = [Item(facts.muscle(m)) for m in myotome.muscles]
-        plan = _plan(facts, "myotome", f"root:{root}", "", items, [f"{TAG}::root::{root}"],
-                     root=root, joint=reg.joints[myotome.joint].name,
-                     movement=reg.movements[myotome.movement], where="")
-        plan.sources = list(myotome.sources)
-        plan.context["sources"] = cited(plan.sources, facts.registry)
-        yield plan
+        plan = _plan(facts, "myotome", f"root:{root}", "", items, [f"{TAG}::root::{root}"], "Myotomes",
+                     root=root, joint=reg.joints[myotome.joint].name, movement=reg.movements[myotome.movement])
+        yield replace(plan, sources=myotome.sources)
 
 
-def _merge(items: list[Item]) -> list[Item]:
-    """One item per muscle and part (a muscle listed twice for one movement appears once)."""
-    seen: dict[tuple[str, str], Item] = {}
-    for item in items:
-        key = (item.muscle.id, item.part.id if item.part else "")
-        if key in seen:
-            old = seen[key]
-            same = old.qualifier == item.qualifier
-            seen[key] = Item(item.muscle, item.part, old.qualifier if same else "", old.prime or item.prime,
-                             old.detail if same and old.detail == item.detail else "")
-        else:
-            seen[key] = item
-    return sorted(seen.values(), key=lambda i: i.sort_key)
+def _condition_plans(facts: Facts, supplied: dict[str, list[Item]]) -> Iterator[Plan]:
+    """The registry's clinical facts: about the muscles they name and those their nerves supply."""
+    reg = facts.registry
+    for fact_id, fact in sorted(reg.clinical.items()):
+        items = _items([_Mention(facts.muscle(m), None) for m in fact.muscles]
+                       + [_Mention(i.muscle, None) for n in fact.nerves for i in supplied.get(n, [])])
+        tags = [f"{TAG}::nerve::{nerve_path(n, reg)}" for n in fact.nerves]
+        regions = {i.muscle.region for i in items}
+        where = "Clinical" + (f" › {reg.regions[regions.pop()].name}" if len(regions) == 1 else "")
+        plan = _plan(facts, "clinical", f"clinical:{fact_id}", "", items, tags, where,
+                     question=fact.question, answer=fact.answer)
+        yield replace(plan, sources=fact.sources)
 
 
 def _fit(items: list[Item], facts: Facts) -> Iterator[tuple[str, str, list[Item]]]:
-    """The whole list (merged already), or the list split by group when it is too long;
-    over-long groups are left out."""
+    """The whole list, or the list split by group of muscles when it is too long; a group that
+    is still too long is left out. (key suffix, group name, items)"""
     if len(items) <= MAX_ITEMS:
         yield "", "", items
         return
@@ -173,16 +181,17 @@ def _fit(items: list[Item], facts: Facts) -> Iterator[tuple[str, str, list[Item]
             yield f"group:{group or region}", r.groups.get(group, r.name), chunk
 
 
-def _plan(facts: Facts, kind: str, base: str, suffix: str, items: list[Item], tags: list[str],
+def _within(where: str, group: str) -> str:
+    return where + (f" › {group}" if group else "")
+
+
+def _plan(facts: Facts, kind: str, base: str, suffix: str, items: list[Item], tags: list[str], where: str,
           **context: object) -> Plan:
-    muscles = tuple(dict.fromkeys(i.muscle for i in items))
+    muscles = tuple(i.muscle for i in items)
     regions = sorted({m.region for m in muscles})
     key = f"{base}/{kind}" + (f"/{suffix}" if suffix else "")
-    source_ids = [s for m in muscles for s in m.sources]
-    plan = Plan(kind=kind, key=key, context={}, muscles=muscles, sources=source_ids,
-                deck=regions[0] if len(regions) == 1 else "")
-    plan.context = {"items": [i.context() for i in items], "count": len(items), "notes": [],
-                    "sources": cited(source_ids, facts.registry), **context}
-    plan.tags = [f"{TAG}::card::{kind}"] + [f"{TAG}::region::{r}" for r in regions] + tags
-    return plan
+    return Plan(key, kind, {"items": [i.context() for i in items], "count": len(items), **context}, muscles,
+                tuple(s for m in muscles for s in m.sources),
+                (f"{TAG}::card::{kind}", *(f"{TAG}::region::{r}" for r in regions), *tags),
+                regions[0] if len(regions) == 1 else "", where)
 

@@ -22,7 +22,8 @@ REGISTRY_SCHEMA = "registry-file.schema.json"
 SCHEMA_FILES = {FACT_SCHEMA: schema.FACT_FILE, REGISTRY_SCHEMA: schema.REGISTRY_FILE}
 COMMENT = "# yaml-language-server: $schema="
 # Keys a new muscle does not start with: written as comments, to uncomment when needed.
-COMMENTED_OUT = ("former_ids", "parts")
+COMMENTED_OUT = ("former_ids", "parts", "clue", "plural", "remarks")
+MAX_ID = schema.FACT_FILE.by_name["id"].spec.max_len  # type: ignore[union-attr]
 
 
 class ScaffoldError(MuscleDeckError):
@@ -107,8 +108,10 @@ def add_schema_line(yaml_file: Path, decks: Path) -> bool:
 def new(decks: Path, muscle_id: str, region: str, group: str | None = None) -> Path:
     """Write decks/<region>/<group>/<id>.yaml with every key of a fact file, to be filled in."""
     if not re.match(schema.KEBAB, muscle_id):
-        raise ScaffoldError(f"'{muscle_id}' is not a valid id: use lower-case words joined by "
+        raise ScaffoldError(f"{muscle_id!r} is not a valid id: use lower-case words joined by "
                             "hyphens, e.g. 'gluteus-medius'")
+    if len(muscle_id) > MAX_ID:
+        raise ScaffoldError(f"the id is {len(muscle_id)} characters long, more than {MAX_ID}; shorten it")
     regions, removed = _registry(decks)
     if region not in regions:
         raise ScaffoldError(f"unknown region '{region}'" + schema.did_you_mean(region, regions)

@@ -327,7 +327,8 @@ def _check_text(spec: Text, value: Any, at: Path_, doc: Document,
         problems.append(doc.problem(at, f"{name} '{value}' is not one of: {', '.join(spec.choices)}"
                                         + _did_you_mean(value, spec.choices)))
     elif spec.pattern and not _match(spec.pattern, value):
-        problems.append(doc.problem(at, f"{name} '{value}' is not valid: " + _explain(spec.pattern)))
+        shown = f"'{value}'" if value.isprintable() else repr(value)
+        problems.append(doc.problem(at, f"{name} {shown} is not valid: " + _explain(spec.pattern)))
     if spec.ref:
         refs.append(Ref(spec.ref, value, doc, at))
 

@@ -2,95 +2,110 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 
 from .errors import SelectionError
-from .model import Card, Facts, Muscle
-from .render import KINDS, TAG, nerve_path
+from .model import Card, Facts, Muscle, nerve_chain
+from .render import KINDS, TAG
 
 
 @dataclass(frozen=True)
 class Selection:
-    """The filters of `build` and `list`; an empty filter selects everything."""
+    """The filters of `build`, `list`, `preview` and `export`; an empty filter selects everything."""
 
     regions: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
-    muscles: tuple[str, ...] = ()
+    muscles: tuple[str, ...] = ()  # ids, names or aliases, in any case
     nerves: tuple[str, ...] = ()
     cards: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
 
-    @property
-    def by_muscle(self) -> bool:
-        """Whether a filter selects muscles (rather than card kinds or tags)."""
-        return bool(self.regions or self.groups or self.muscles or self.nerves)
+
+@dataclass(frozen=True)
+class Chosen:
+    """The cards a selection keeps, and the muscles its filters select."""
+
+    cards: list[Card]
+    muscles: list[Muscle]
 
 
-def muscles(facts: Facts, sel: Selection) -> list[Muscle]:
-    """The muscles the muscle filters (region, group, muscle, nerve) select."""
-    all_ = facts.muscles
-    _known("--region", sel.regions, {m.region for m in all_})
-    _known("--group", sel.groups, {m.group for m in all_ if m.group})
-    _known("--muscle", sel.muscles, {m.id for m in all_})
-    _known("--nerve", sel.nerves, {n for m in all_ for path in _nerve_paths(m, facts) for n in path})
-    chosen = [m for m in all_ if _matches(m, sel, facts)]
-    if not chosen:
-        raise SelectionError("no muscle matches all of these filters together: "
-                             + _describe(sel) + "; loosen one of them")
-    return chosen
-
-
-def cards(facts: Facts | None, all_cards: Iterable[Card], sel: Selection) -> list[Card]:
-    """The cards of the selected muscles that also match the card-kind and tag filters.
-
-    `facts` is needed only when the selection filters muscles (`sel.by_muscle`)."""
-    keeps = chooser(facts, sel)
-    all_cards = list(all_cards)
-    chosen = [c for c in all_cards if keeps(c)]
-    check(all_cards, chosen, sel)
-    return chosen
-
-
-def chooser(facts: Facts | None, sel: Selection) -> Callable[[Card], bool]:
-    """Whether a card is selected, one card at a time (for cards still being made); `check`
-    the selection once every card has been seen."""
-    ids: set[str] | None = None  # None: every muscle
-    if sel.by_muscle:
-        assert facts is not None, "muscle filters need the facts"
-        ids = {m.id for m in muscles(facts, sel)}
-    _known("--card", sel.cards, set(KINDS))
-    tags = [_tag(t) for t in sel.tags]
-
-    def keeps(c: Card) -> bool:
-        return bool((c.muscles if ids is None else ids.intersection(c.muscles))
-                    and (not sel.cards or c.kind in sel.cards)
-                    and (not tags or any(t == want or t.startswith(want + "::") for t in c.tags for want in tags)))
-
-    return keeps
-
-
-def check(all_cards: Sequence[Card], chosen: Sequence[Card], sel: Selection) -> None:
-    """Raise SelectionError if a --tag names no tag of the deck, or if no card was chosen."""
+def select(facts: Facts, cards: list[Card], sel: Selection) -> Chosen:
+    """The cards of the selected muscles that match the card-kind and tag filters (a card across
+    muscles is kept when any of its muscles is selected)."""
+    muscles = select_muscles(facts, sel)
+    ids = {m.id for m in muscles}
+    for kind in sel.cards:
+        _known("--card", kind, KINDS, show_all=True)
     tags = [_tag(t) for t in sel.tags]
     if tags:
-        _known("--tag", tuple(t[len(TAG) + 2:] for t in tags),
-               {t[len(TAG) + 2:] for c in all_cards for t in _prefixes(c.tags)})
+        deck_tags = {p for c in cards for p in _prefixes(c.tags)}
+        for tag in tags:
+            _known("--tag", tag[len(TAG) + 2:], {t[len(TAG) + 2:] for t in deck_tags})
+    kept = [c for c in cards
+            if ids.intersection(c.muscles) and (not sel.cards or c.kind in sel.cards)
+            and (not tags or any(t == want or t.startswith(want + "::") for t in c.tags for want in tags))]
+    if not kept:
+        raise SelectionError("no card matches all of these filters together: " + _describe(sel)
+                             + "; loosen one of them")
+    return Chosen(kept, muscles)
+
+
+def select_muscles(facts: Facts, sel: Selection) -> list[Muscle]:
+    """The muscles the muscle filters (region, group, muscle, nerve) select."""
+    every = facts.muscles
+    for region in sel.regions:
+        _known("--region", region, {m.region for m in every}, show_all=True)
+    for group in sel.groups:
+        _known("--group", group, {m.group for m in every if m.group})
+    for nerve in sel.nerves:
+        _known("--nerve", nerve, {n for m in every for i in m.nerves() for n in nerve_chain(i, facts.registry.nerves)})
+    wanted = {_muscle_id(value, facts) for value in sel.muscles}
+    chosen = [m for m in every
+              if (not sel.regions or m.region in sel.regions)
+              and (not sel.groups or m.group in sel.groups)
+              and (not wanted or m.id in wanted)
+              and (not sel.nerves or any(n in sel.nerves for i in m.nerves()
+                                         for n in nerve_chain(i, facts.registry.nerves)))]
     if not chosen:
-        raise SelectionError("no card matches all of these filters together: "
-                             + _describe(sel) + "; loosen one of them")
+        raise SelectionError("no muscle matches all of these filters together: " + _describe(sel)
+                             + "; loosen one of them")
+    return chosen
 
 
-def _matches(m: Muscle, sel: Selection, facts: Facts) -> bool:
-    return ((not sel.regions or m.region in sel.regions)
-            and (not sel.groups or m.group in sel.groups)
-            and (not sel.muscles or m.id in sel.muscles)
-            and (not sel.nerves or any(n in path for path in _nerve_paths(m, facts)
-                                       for n in sel.nerves)))
+def _muscle_id(value: str, facts: Facts) -> str:
+    """The muscle a --muscle value names: by id, former id, name or alias, in any case."""
+    names: dict[str, str] = {}
+    for m in facts.muscles:
+        for name in (m.id, *m.former_ids, m.name, *m.aliases):
+            names.setdefault(name.casefold(), m.id)
+    found = names.get(value.strip().casefold())
+    if found:
+        return found
+    close = difflib.get_close_matches(value.strip().casefold(), list(names), n=8, cutoff=0.6)
+    suggestions = list(dict.fromkeys(facts.muscle(names[c]).name for c in close))[:3]
+    raise SelectionError(f"--muscle {value!r} matches no muscle's id, name or alias"
+                         + (f"; did you mean {_either(suggestions)}?" if suggestions else "")
+                         + " `muscle-deck list` shows every muscle")
 
 
-def _nerve_paths(m: Muscle, facts: Facts) -> list[list[str]]:
-    return [nerve_path(n, facts.registry).split("::") for n in m.nerves()]
+def _known(option: str, value: str, valid: Iterable[str], show_all: bool = False) -> None:
+    valid = sorted(valid)
+    if value in valid:
+        return
+    message = f"{option} {value!r} matches nothing"
+    if show_all:
+        message += "; valid values: " + ", ".join(valid)
+    else:
+        close = difflib.get_close_matches(value, valid, n=3, cutoff=0.6)
+        message += f"; did you mean {_either(close)}?" if close else "; check the spelling"
+    raise SelectionError(message)
+
+
+def _either(words: list[str]) -> str:
+    quoted = [f"'{w}'" for w in words]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
 def _tag(value: str) -> str:
@@ -106,13 +121,6 @@ def _prefixes(tags: Iterable[str]) -> set[str]:
     return out
 
 
-def _known(option: str, values: tuple[str, ...], valid: set[str]) -> None:
-    unknown = [v for v in values if v not in valid]
-    if unknown:
-        raise SelectionError(f"{option} {unknown[0]!r} matches nothing; valid values: "
-                             + ", ".join(sorted(valid)))
-
-
 def _describe(sel: Selection) -> str:
-    parts = [f"--{name[:-1]} {' / '.join(values)}" for name, values in vars(sel).items() if values]
-    return ", ".join(parts) or "(no filters)"
+    described = [f"--{f.name[:-1]} {' / '.join(getattr(sel, f.name))}" for f in fields(sel) if getattr(sel, f.name)]
+    return ", ".join(described) or "(no filters)"

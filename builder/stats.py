@@ -14,10 +14,11 @@ OPTIONAL = ("blood_supply", "clinical", "aliases", "confusable", "notes", "descr
 
 def stats(decks: Path, templates: Path) -> str:
     """A plain-text report: muscles by region and group, cards by kind, missing optional facts."""
-    from .build import deck
+    from .load import load
+    from .render import render
 
-    full = deck(decks, templates)
-    return report(full.facts, full.cards)
+    facts = load(decks)
+    return report(facts, render(facts, templates))
 
 
 def report(facts: Facts, cards: list[Card]) -> str:

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
-# Every test runs the whole pipeline; tests/test_cache.py turns the cache on where it tests it.
-os.environ["MUSCLE_DECK_CACHE"] = "off"
 
 ROOT = Path(__file__).resolve().parent.parent
 DECKS = ROOT / "decks"

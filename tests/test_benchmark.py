@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 from conftest import ROOT, TEMPLATES
@@ -19,13 +20,16 @@ import run  # noqa: E402
 
 
 def test_synthetic_deck_and_baseline_write_the_same_notes(tmp_path: Path) -> None:
-    decks = run.synthetic(130, tmp_path)
+    decks = run.synthetic(230, tmp_path)
     ours, baseline = tmp_path / "ours.apkg", tmp_path / "baseline.apkg"
     result = build(decks, TEMPLATES, ours, Selection())
-    assert result.muscles == 130
+    assert result.muscles == 230
     count = run.notes_json(decks, tmp_path / "notes.json")
     subprocess.run([sys.executable, str(ROOT / "benchmarks" / "baseline.py"), str(tmp_path / "notes.json"),
                     str(baseline)], check=True)
     mine, theirs = notes(ours), notes(baseline)
     assert count == result.notes == len(theirs)
     assert {g: v[1] for g, v in mine.items()} == {g: v[1] for g, v in theirs.items()}
+    for package in (ours, baseline):  # both deflated, as a user's download is
+        with zipfile.ZipFile(package) as archive:
+            assert archive.getinfo("collection.anki2").compress_type == zipfile.ZIP_DEFLATED

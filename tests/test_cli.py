@@ -12,8 +12,6 @@ from conftest import ROOT
 from builder.cli import main
 from builder.diff import notes
 
-PER_MUSCLE = {"origin", "insertion", "actions", "innervation", "blood-supply", "clinical", "reverse"}
-
 
 def run(*args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(main, list(args))
@@ -23,10 +21,12 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def kinds_and_muscles(apkg: Path) -> set[tuple[str, str]]:
+    """(muscle id, card kind) of each card about one muscle (its muscle tag names it)."""
     out = set()
-    for label, _ in notes(apkg).values():
-        muscles, kind = label.split(" [")[0].split(" / ")
-        out.update((muscle, kind) for muscle in muscles.split("; "))
+    for label, content in notes(apkg).values():
+        kind = label.split(" [")[0].split(" / ")[-1]
+        tags = content.split("\x1e")[1].split()
+        out.update((t.rsplit("::", 1)[1], kind) for t in tags if t.startswith("muscle-deck::muscle::"))
     return out
 
 
@@ -37,7 +37,11 @@ def test_build_default_writes_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     apkg = tmp_path / "dist" / "muscle-deck.apkg"
     assert apkg.is_file()
     count = len(notes(apkg))
-    assert re.match(rf"Wrote dist/muscle-deck.apkg: {count} notes \({count} cards\) from \d+ muscles", out)
+    found = re.match(rf"Wrote dist/muscle-deck.apkg: {count} notes: (\d+) cards of the (\d+) muscles selected, "
+                     r"(\d+) cards across muscles", out)
+    assert found, out
+    own, muscles, across = map(int, found.groups())
+    assert own + across == count and muscles >= 100
     assert "by card kind: action-muscles" in out
 
 
@@ -46,56 +50,64 @@ def test_build_output_and_decks(mini: Path, tmp_path: Path) -> None:
     code, stdout, _ = run("build", "--decks", str(mini), "-o", str(out))
     assert code == 0
     assert out.is_file()
-    assert "from 3 muscles" in stdout
-    assert len(notes(out)) == 32
+    assert stdout.startswith(f"Wrote {out}: 33 notes: 21 cards of the 3 muscles selected, 12 cards across muscles")
+    assert len(notes(out)) == 33
 
 
 @pytest.mark.parametrize(
     ("args", "muscles", "kinds"),
     [
-        (["--region", "lower-limb"], {"Gluteus medius", "Gluteus minimus", "Biceps femoris"}, None),
-        (["--group", "gluteal"], {"Gluteus medius", "Gluteus minimus"}, None),
-        (["--muscle", "gluteus-minimus"], {"Gluteus minimus"}, None),
+        (["--region", "lower-limb"], {"gluteus-medius", "gluteus-minimus", "biceps-femoris"}, None),
+        (["--group", "gluteal"], {"gluteus-medius", "gluteus-minimus"}, None),
+        (["--muscle", "gluteus-minimus"], {"gluteus-minimus"}, None),
+        (["--muscle", "Gluteus Minimus"], {"gluteus-minimus"}, None),  # by name, in any case
+        (["--muscle", "LESSER GLUTEAL"], {"gluteus-minimus"}, None),  # by alias
         (["--muscle", "gluteus-minimus", "--muscle", "biceps-femoris"],  # OR within one option
-         {"Gluteus minimus", "Biceps femoris"}, None),
-        (["--nerve", "sciatic"], {"Biceps femoris"}, None),  # a nerve selects its divisions too
-        (["--nerve", "superior-gluteal"], {"Gluteus medius", "Gluteus minimus"}, None),
-        (["--card", "origin"], {"Gluteus medius", "Gluteus minimus", "Biceps femoris"}, {"origin"}),
+         {"gluteus-minimus", "biceps-femoris"}, None),
+        (["--nerve", "sciatic"], {"biceps-femoris"}, None),  # a nerve selects its divisions too
+        (["--nerve", "superior-gluteal"], {"gluteus-medius", "gluteus-minimus"}, None),
+        (["--card", "origin"], {"gluteus-medius", "gluteus-minimus", "biceps-femoris"}, {"origin"}),
         (["--card", "origin", "--card", "insertion"], None, {"origin", "insertion"}),
-        (["--group", "gluteal", "--card", "clinical"], {"Gluteus medius"}, {"clinical"}),  # AND across
-        (["--tag", "nerve::sciatic::sciatic-tibial-division"], {"Biceps femoris"}, None),
+        (["--group", "gluteal", "--card", "blood-supply"], {"gluteus-medius"}, {"blood-supply"}),  # AND across
+        (["--tag", "nerve::sciatic::sciatic-tibial-division"], {"biceps-femoris"}, None),
         (["--tag", "muscle-deck::card::reverse"], None, {"reverse"}),
     ],
 )
 def test_build_filters(mini: Path, tmp_path: Path, args: list[str], muscles: set[str] | None,
                        kinds: set[str] | None) -> None:
+    minimus = mini / "lower-limb/gluteal/gluteus-minimus.yaml"
+    minimus.write_text(minimus.read_text().replace("name: Gluteus minimus\n", "name: Gluteus minimus\n"
+                                                                             "aliases: [Lesser gluteal]\n"))
     out = tmp_path / "subset.apkg"
     code, _, err = run("build", "--decks", str(mini), "-o", str(out), *args)
     assert code == 0, err
     found = kinds_and_muscles(out)
     if muscles is not None:  # the muscles whose own cards are in (cards across muscles name others too)
-        assert {m for m, k in found if k in PER_MUSCLE} == muscles
+        assert {m for m, _ in found} == muscles
     if kinds is not None:
-        assert {k for _, k in found} == kinds
+        assert {label.split(" [")[0].split(" / ")[-1] for label, _ in notes(out).values()} == kinds
 
 
 @pytest.mark.parametrize(
     ("args", "error"),
     [
         (["--region", "head"], "Error: --region 'head' matches nothing; valid values: lower-limb"),
-        (["--group", "hand"], "Error: --group 'hand' matches nothing; valid values: gluteal, posterior-thigh"),
+        (["--group", "hand"], "Error: --group 'hand' matches nothing; check the spelling"),
+        (["--group", "gluteus"], "Error: --group 'gluteus' matches nothing; did you mean 'gluteal'?"),
         (["--muscle", "deltoid"],
-         "Error: --muscle 'deltoid' matches nothing; valid values: biceps-femoris, gluteus-medius, gluteus-minimus"),
+         "Error: --muscle 'deltoid' matches no muscle's id, name or alias `muscle-deck list` shows every muscle"),
+        (["--muscle", "gluteus medus"],
+         "Error: --muscle 'gluteus medus' matches no muscle's id, name or alias; did you mean 'Gluteus medius' or "
+         "'Gluteus minimus'? `muscle-deck list` shows every muscle"),
         (["--card", "colour"], "Error: --card 'colour' matches nothing; valid values: action-muscles, actions, "
                                "attachment-muscles, blood-supply, clinical, innervation, insertion, lesion, "
                                "myotome, nerve-muscles, origin, reverse"),
-        (["--nerve", "ulnar"], "Error: --nerve 'ulnar' matches nothing; valid values: sciatic, "
-                               "sciatic-common-fibular-division, sciatic-tibial-division, superior-gluteal"),
+        (["--nerve", "sciatik"], "Error: --nerve 'sciatik' matches nothing; did you mean 'sciatic'?"),
         (["--group", "gluteal", "--muscle", "biceps-femoris"],
          "Error: no muscle matches all of these filters together: --group gluteal, --muscle biceps-femoris; "
          "loosen one of them"),
-        (["--muscle", "gluteus-minimus", "--card", "clinical"],
-         "Error: no card matches all of these filters together: --muscle gluteus-minimus, --card clinical; "
+        (["--muscle", "gluteus-minimus", "--card", "blood-supply"],
+         "Error: no card matches all of these filters together: --muscle gluteus-minimus, --card blood-supply; "
          "loosen one of them"),
     ],
 )
@@ -107,11 +119,10 @@ def test_filter_matching_nothing_is_an_error(mini: Path, tmp_path: Path, args: l
     assert not out.exists()
 
 
-def test_unknown_tag_lists_valid_tags(mini: Path, tmp_path: Path) -> None:
-    code, _, err = run("build", "--decks", str(mini), "-o", str(tmp_path / "x.apkg"), "--tag", "nerve::ulnar")
+def test_unknown_tag_suggests_the_closest(mini: Path, tmp_path: Path) -> None:
+    code, _, err = run("build", "--decks", str(mini), "-o", str(tmp_path / "x.apkg"), "--tag", "nerve::sciatc")
     assert code == 1
-    assert err.startswith("Error: --tag 'nerve::ulnar' matches nothing; valid values: card, "
-                          "card::action-muscles, card::actions")
+    assert err.strip() == "Error: --tag 'nerve::sciatc' matches nothing; did you mean 'nerve::sciatic'?"
 
 
 def test_list_muscles_and_filters(mini: Path) -> None:
@@ -126,10 +137,19 @@ def test_list_muscles_and_filters(mini: Path) -> None:
     assert [line.split()[0] for line in out.splitlines()] == ["biceps-femoris"]
     code, _, err = run("list", "--decks", str(mini), "--region", "arm")
     assert code == 1 and "Error: --region 'arm' matches nothing" in err
+    # card and tag filters list the muscles that have such cards
+    code, out, _ = run("list", "--decks", str(mini), "--card", "blood-supply")
+    assert [line.split()[0] for line in out.splitlines()] == ["gluteus-medius"]
+    code, out, _ = run("list", "--decks", str(mini), "--tag", "nerve::sciatic")
+    assert [line.split()[0] for line in out.splitlines()] == ["biceps-femoris"]
+    for option, value in (("--card", "nonexistent"), ("--tag", "nonexistent")):
+        code, out, err = run("list", "--decks", str(mini), option, value)
+        assert (code, out) == (1, "")
+        assert err.startswith(f"Error: {option} 'nonexistent' matches nothing")
 
 
-def test_list_cards() -> None:
-    code, out, _ = run("list", "--cards")
+def test_kinds() -> None:
+    code, out, _ = run("kinds")
     assert code == 0
     kinds = [line.split()[0] for line in out.splitlines()]
     assert kinds == ["origin", "insertion", "actions", "innervation", "blood-supply", "clinical", "reverse",
@@ -160,7 +180,7 @@ def test_lock_and_check(mini: Path) -> None:
     code, _, err = run("lock", "--check", "--decks", str(mini))
     assert code == 1 and "notes are new or changed since the lock" in err
     code, out, _ = run("lock", "--decks", str(mini))
-    assert code == 0 and "33 notes new or changed" in out  # 32 notes and the note type
+    assert code == 0 and "34 notes new or changed" in out  # 33 notes and the note type
     code, out, _ = run("lock", "--check", "--decks", str(mini))
     assert (code, out) == (0, "notes.lock is current\n")
 
@@ -181,10 +201,9 @@ def test_diff(mini: Path, tmp_path: Path) -> None:
     assert code == 0
     lines = out.splitlines()
     changed = [line for line in lines if line.startswith("changed")]
-    assert [c.split(" [")[0] for c in changed] == ["changed  Gluteus minimus / insertion",
-                                                   "changed  Gluteus minimus / reverse"]
-    assert sum(line.startswith("removed") for line in lines) == 32 - 11
-    assert lines[-1] == "0 added, 2 changed, 21 removed, 9 unchanged"
+    assert [c.split(" [")[0] for c in changed] == ["changed  Gluteus minimus / insertion"]
+    assert sum(line.startswith("removed") for line in lines) == 33 - 11
+    assert lines[-1] == "0 added, 1 changed, 22 removed, 10 unchanged"
 
 
 def test_diff_rejects_a_non_package(tmp_path: Path) -> None:
@@ -214,4 +233,30 @@ def test_inside_a_checkout_commands_use_its_decks(mini: Path, tmp_path: Path,
     code, out, _ = run("validate")
     assert (code, out) == (0, "OK: 3 muscles, 4 nerves, 2 sources\n")
     code, out, _ = run("build")
-    assert code == 0 and "from 3 muscles" in out
+    assert code == 0 and "cards of the 3 muscles selected" in out
+
+
+def test_top_level_help_shows_each_command_whole() -> None:
+    code, out, _ = run("--help")
+    assert code == 0
+    listed = out.split("Commands:")[1]
+    for name, command in main.commands.items():
+        assert command.short_help and f"{name}  " in listed
+        line = next(line for line in listed.splitlines() if line.strip().startswith(name + " "))
+        assert line.strip().endswith(command.short_help), line  # never cut off with "..."
+        assert "..." not in line
+
+
+def test_the_readme_subset_examples_each_write_their_own_file() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Building your own subset")[1].split("\n## ")[0]
+    builds = [line.split("#")[0].split() for line in section.splitlines() if line.startswith("muscle-deck build")]
+    assert len(builds) >= 4
+    outputs = []
+    for words in builds:
+        filtered = any(w.startswith("--") and w not in ("-o", "--output") for w in words)
+        out = words[words.index("-o") + 1] if "-o" in words else "dist/muscle-deck.apkg"
+        if filtered:
+            assert out != "dist/muscle-deck.apkg", " ".join(words)
+        outputs.append(out)
+    assert len(outputs) == len(set(outputs)), outputs

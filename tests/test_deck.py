@@ -52,7 +52,8 @@ def test_mini_deck_contents(tmp_path: Path) -> None:
         note = col.get_note(nid[0])
         assert "Superior gluteal nerve" in note["Back"]
         assert "<u>L5</u>" in note["Back"] and "L4" in note["Back"]
-        assert "Some references give L4, L5 and S1." in note["Back"]  # the note on innervation
+        assert "Some references give L4, L5 and S1." in note["Back"]  # the note on innervation, there only
+        assert len(col.find_notes('"Back:*Some references give L4*"')) == 1
         assert "Moore COA 8e" in note["Sources"]
         assert "muscle-deck::region::lower-limb::gluteal" in note.tags
         assert "muscle-deck::nerve::superior-gluteal" in note.tags
@@ -61,9 +62,20 @@ def test_mini_deck_contents(tmp_path: Path) -> None:
         parts = col.find_notes('"Kind:origin" "Muscle:Biceps femoris"')
         fronts = sorted(visible(col.get_note(n)["Front"]) for n in parts)
         assert fronts == [
-            "Lower limb › Posterior compartment of thigh Origin of the biceps femoris (long head)?",
-            "Lower limb › Posterior compartment of thigh Origin of the biceps femoris (short head)?",
+            "Lower limb › Posterior compartment of thigh Origin of the long head of the biceps femoris?",
+            "Lower limb › Posterior compartment of thigh Origin of the short head of the biceps femoris?",
         ]
+        # both heads flex the knee alike: one card, about the whole muscle
+        knee = [col.get_note(n) for n in col.find_notes('"Kind:actions" "Muscle:Biceps femoris" "Front:*Knee*"')]
+        assert [visible(n["Front"]) for n in knee] == [
+            "Lower limb › Posterior compartment of thigh Knee: action of the biceps femoris?"]
+        # a cue sits on the card where the two muscles are confused, and only there
+        cued = col.find_notes('"Back:*Not to confuse with gluteus minimus*"')
+        assert [col.get_note(n)["Kind"] for n in cued] == ["insertion"]
+        # each clinical fact is its own card with its own question
+        clinical = col.get_note(col.find_notes('"Kind:clinical" "Muscle:Gluteus medius"')[0])
+        assert visible(clinical["Front"]).endswith(
+            "Paralysis of gluteus medius: what happens to the pelvis in single-leg stance on the affected side?")
         # no blood supply in the facts: no blood-supply card, never an empty one
         assert not col.find_notes('"Kind:blood-supply" "Muscle:Biceps femoris"')
         tibial = col.find_notes('"Kind:innervation" "Front:*long head*"')

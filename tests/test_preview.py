@@ -241,7 +241,7 @@ def test_command_writes_the_page(mini: Path, tmp_path: Path) -> None:
                                        "--muscle", "gluteus-minimus", "--card", "origin",
                                        "--card", "insertion"])
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"Wrote {out / 'index.html'}: 2 cards from 1 muscles\n"
+    assert result.stdout == f"Wrote {out / 'index.html'}: 2 cards\n"
     html = (out / "index.html").read_text(encoding="utf-8")
     keys = re.findall(r'data-key="([^"]+)"', html)
     assert keys == ["gluteus-minimus/origin", "gluteus-minimus/insertion"]

@@ -13,7 +13,7 @@ from builder.build import build, relock
 from builder.load import load
 from builder.relations import MAX_ITEMS
 from builder.render import render
-from builder.select import Selection, cards
+from builder.select import Selection, select
 
 T0, T1, T2 = 1_800_000_000, 1_800_100_000, 1_800_200_000
 
@@ -44,15 +44,17 @@ def test_real_deck_has_lesion_and_myotome_cards() -> None:
     facts = load(DECKS)
     every = render(facts, TEMPLATES)
     lesion = next(c for c in every if c.key == "nerve:superior-gluteal/lesion")
-    assert "Trendelenburg" in lesion.back and "Hip: abduction" in lesion.back
+    assert "Hip: abduction" in visible(lesion.back)
+    gait = next(c for c in every if c.key == "clinical:superior-gluteal-gait/clinical")
+    assert "gluteal lurch" in gait.back and "superior gluteal nerve" in gait.front.lower()
     myotome = next(c for c in every if c.key == "root:L4/myotome")
-    assert "Ankle: dorsiflexion" in myotome.back and "Tibialis anterior" in myotome.back
+    assert "Ankle: dorsiflexion" in myotome.back and "tibialis anterior" in myotome.back
 
 
 def test_subset_cards_state_the_full_answer(mini: Path) -> None:
     facts = load(mini)
     every = render(facts, TEMPLATES)
-    subset = cards(facts, every, Selection(muscles=("gluteus-minimus",)))
+    subset = select(facts, every, Selection(muscles=("gluteus-minimus",))).cards
     nerve = next(c for c in subset if c.kind == "nerve-muscles")
     assert listed(nerve.back) == ["Gluteus medius", "Gluteus minimus"]
     full = {c.key: lock.digest(c) for c in every}
@@ -68,14 +70,15 @@ def test_adding_a_muscle_updates_generated_cards_in_place(mini: Path, tmp_path: 
     tfl = (tfl.replace("gluteus-minimus", "tensor-fasciae-latae").replace("Gluteus minimus", "Tensor fasciae latae")
            .replace("External surface of the ilium between the anterior and inferior gluteal lines",
                     "Anterior superior iliac spine and the iliac crest")
-           .replace("Anterior surface of the greater trochanter", "Iliotibial tract"))
+           .replace("Anterior surface of the greater trochanter", "Iliotibial tract")
+           + "clue: arises from the anterior superior iliac spine and inserts on the iliotibial tract\n")
     (mini / "lower-limb/gluteal/tensor-fasciae-latae.yaml").write_text(tfl)
     v2 = tmp_path / "v2.apkg"
     build(mini, TEMPLATES, v2, Selection(), at=T2)
     with collection(tmp_path / "col.anki2") as col:
         reviewed, log = review_then_update(col, v1, v2)
         updated = {col.get_note(n.id.nid)["Kind"] for n in log.updated}
-        assert updated == {"nerve-muscles", "action-muscles", "attachment-muscles"}
+        assert updated == {"nerve-muscles", "action-muscles", "attachment-muscles", "lesion", "clinical"}
         nid = col.find_notes('"Kind:nerve-muscles" "Front:*superior gluteal*"')[0]
         assert listed(col.get_note(nid)["Back"]) == ["Gluteus medius", "Gluteus minimus", "Tensor fasciae latae"]
         assert col.db.scalar("select count() from revlog") == reviewed
@@ -88,7 +91,8 @@ def test_long_lists_are_split_or_left_out(mini: Path) -> None:
         group = "gluteal" if i < 5 else "posterior-thigh"
         text = (template.replace("gluteus-minimus", f"abductor-{i}").replace("Gluteus minimus", f"Abductor {i}")
                 .replace("group: gluteal", f"group: {group}")
-                .replace("Anterior surface", f"Surface {i}").replace("between the anterior", f"at {i}"))
+                .replace("Anterior surface", f"Surface {i}").replace("between the anterior", f"at {i}")
+                + f"clue: is the abductor numbered {i}\n")
         (mini / "lower-limb" / group / f"abductor-{i}.yaml").write_text(text)
     facts = load(mini)
     every = render(facts, TEMPLATES)

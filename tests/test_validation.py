@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -69,7 +72,8 @@ def test_the_good_file_is_fine(mini: Path) -> None:
         (GOOD.replace("origin:", "orgin:"),
          ["1:1: missing required key 'origin'; add it (for the whole muscle, or in every part)",
           "5:1: unknown key 'orgin' (did you mean 'origin'?)"]),
-        (GOOD + "colour: red\n", ["18:1: unknown key 'colour'; remove it"]),
+        (GOOD + "colour: red\n", ["18:1: unknown key 'colour' (did you mean 'clue'?)"]),
+        (GOOD + "weight: 3\n", ["18:1: unknown key 'weight'; remove it"]),
         (GOOD.replace("name: Gluteus minimus", "name: [Gluteus minimus]"),
          ["2:7: 'name' must be text, not a list"]),
         (GOOD.replace("  - joint: hip\n    movement: abduction\n", "  joint: hip\n"),
@@ -158,7 +162,8 @@ def test_every_problem_reported_in_one_run(mini: Path) -> None:
     code, lines = validate(mini)
     assert code == 1
     assert len(lines) == 5 and lines[-1].startswith("Error: 4 problems")
-    assert any("gluteus-medius.yaml:34:1: duplicate key 'name' (first at line 2)" in line for line in lines)
+    last = len(bad.read_text().splitlines())
+    assert any(f"gluteus-medius.yaml:{last}:1: duplicate key 'name' (first at line 2)" in line for line in lines)
     assert any("gluteus-minimus.yaml:12:12: unknown joint 'hips'" in line for line in lines)
 
 
@@ -184,3 +189,114 @@ def test_a_file_that_does_not_parse_is_the_only_problem_reported(mini: Path) -> 
     assert code == 1
     assert lines[-1].startswith("Error: 1 problem")
     assert lines[0].startswith(f"{mini / MINIMUS}:3:7: YAML syntax error")  # where libyaml noticed it
+
+
+# --- the files themselves ---------------------------------------------------------------------
+
+POSIX = pytest.mark.skipif(sys.platform == "win32", reason="POSIX special files and links")
+
+
+def only_problem(decks: Path) -> str:
+    code, lines = validate(decks)
+    assert code == 1 and lines[-1].startswith("Error: 1 problem"), lines
+    return lines[0]
+
+
+@POSIX
+def test_a_pipe_named_like_a_fact_file_is_reported_not_read(mini: Path) -> None:
+    os.mkfifo(mini / "lower-limb" / "gluteal" / "x.yaml")
+    started = time.monotonic()
+    assert only_problem(mini).endswith("x.yaml:1:1: not a regular file (a device, pipe or folder); replace it with "
+                                       "a plain text file or remove it")
+    assert time.monotonic() - started < 10  # it did not wait for a writer
+
+
+@POSIX
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_a_link_to_a_device_is_reported_not_read(mini: Path) -> None:
+    (mini / "lower-limb" / "gluteal" / "zero.yaml").symlink_to("/dev/zero")
+    line = only_problem(mini)
+    assert line.endswith("zero.yaml:1:1: is a link to /dev/zero, outside the decks folder; copy the file here "
+                         "instead")
+
+
+@POSIX
+def test_a_link_out_of_the_decks_folder_is_reported(mini: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.yaml"
+    outside.write_text(GOOD)
+    (mini / "lower-limb" / "gluteal" / "elsewhere.yaml").symlink_to(outside)
+    assert "elsewhere.yaml:1:1: is a link to " in only_problem(mini)
+    (mini / "lower-limb" / "gluteal" / "elsewhere.yaml").unlink()
+    (mini / "lower-limb" / "linked").symlink_to(tmp_path, target_is_directory=True)
+    assert only_problem(mini).endswith("linked:1:1: is a link to a folder; put the folder itself here")
+
+
+def test_a_folder_that_cannot_be_read_is_an_error(mini: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    locked = mini / "lower-limb" / "posterior-thigh"
+    real = os.scandir
+
+    def scandir(path: object = ".") -> object:
+        if Path(str(path)) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    line = only_problem(mini)
+    assert line.endswith("posterior-thigh:1:1: cannot read this folder: Permission denied; make it readable or "
+                         "remove it")
+
+
+def test_an_id_with_a_line_break_is_not_an_id(mini: Path) -> None:
+    found = problems_in(mini, GOOD.replace("id: gluteus-minimus", 'id: "gluteus-minimus\\n"'))
+    assert found[0].startswith("1:5: 'id' 'gluteus-minimus\\n' is not valid: use lower-case words joined by hyphens")
+    result = CliRunner().invoke(main, ["new", "abc\n", "--region", "lower-limb", "--decks", str(mini)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == ("Error: 'abc\\n' is not a valid id: use lower-case words joined by hyphens, "
+                                     "e.g. 'gluteus-medius'")
+    long_id = "a" * 300
+    result = CliRunner().invoke(main, ["new", long_id, "--region", "lower-limb", "--decks", str(mini)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "Error: the id is 300 characters long, more than 80; shorten it"
+
+
+# --- notes, cues, clinical facts and nerve injuries name what exists ----------------------------
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("notes:\n  - card: actions/knee\n    text: x\n    sources: [moore-coa-8]\n",
+         "18:11: 'actions/knee' is not a card of this muscle (did you mean 'actions/hip'?); its cards are: origin, "
+         "insertion, innervation, actions/hip, reverse"),
+        ("confusable:\n  - muscle: gluteus-medius\n    card: long-head/origin\n    cue: x\n",
+         "19:11: 'long-head/origin' is not a card of this muscle"),
+        ("clinical:\n  - id: sign\n    question: Clinical relevance of gluteus minimus?\n    answer: x\n"
+         "    sources: [moore-coa-8]\n",
+         "19:15: ask one specific question that has one short answer, not 'Clinical relevance of …?'"),
+        ("clinical:\n  - id: sign\n    question: What does it do\n    answer: x\n    sources: [moore-coa-8]\n",
+         "19:15: 'question' 'What does it do' is not valid: end the question with '?'"),
+    ],
+)
+def test_notes_cues_and_clinical_facts(mini: Path, extra: str, expected: str) -> None:
+    found = problems_in(mini, GOOD.replace("sources: [moore-coa-8]\n", "") + extra + "sources: [moore-coa-8]\n")
+    assert len(found) == 1 and found[0].startswith(expected), found
+
+
+def test_a_nerve_injury_names_movements_its_muscles_make(mini: Path) -> None:
+    registry = mini / "registry" / "registry.yaml"
+    registry.write_text(registry.read_text().replace("      - {joint: hip, movement: medial-rotation}",
+                                                     "      - {joint: knee, movement: flexion}"))
+    code, lines = validate(mini)
+    assert code == 1
+    line = registry.read_text().splitlines().index("      - {joint: knee, movement: flexion}") + 1
+    assert lines[0] == (f"{registry}:{line}:9: no muscle supplied by the Superior gluteal nerve produces knee: "
+                        "flexion; check the muscles' actions and nerves, or remove it")
+
+
+def test_a_reverse_card_must_fit_one_muscle(mini: Path) -> None:
+    medius = mini / "lower-limb" / "gluteal" / "gluteus-medius.yaml"
+    kept = [line for line in medius.read_text().splitlines() if not line.startswith("clue:")]
+    medius.write_text("\n".join(kept) + "\n")
+    code, lines = validate(mini)
+    assert code == 1
+    assert lines[0].endswith("gluteus-minimus.yaml:6:3: its reverse card would ask the same as the one for Gluteus "
+                             "medius; give one of them a 'clue' that tells them apart (see CONTRIBUTING.md)")
