@@ -78,7 +78,8 @@ def environment(templates: Path) -> Any:
         raise TemplateError(f"{templates / 'cards'}:1:1: no such folder; pass --templates a folder laid out "
                             "like templates/")
     env = ImmutableSandboxedEnvironment(loader=FileSystemLoader(str(templates / "cards")), autoescape=True,
-                                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                                        auto_reload=False)  # the templates do not change during a build
     env.filters["lower_first"] = lower_first
     env.filters["upper_first"] = upper_first
     return env
