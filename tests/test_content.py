@@ -118,3 +118,12 @@ def test_names_of_hand_and_foot_twins_say_which() -> None:
     names = {m.id: m.name for m in FACTS.muscles}
     for twin in ("abductor-digiti-minimi", "flexor-digiti-minimi-brevis", "lumbricals", "dorsal-interossei"):
         assert names[f"{twin}-of-hand"].endswith("(hand)") and names[f"{twin}-of-foot"].endswith("(foot)")
+
+
+def test_the_readme_says_what_the_deck_covers() -> None:
+    readme = (DECKS.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### What the deck covers today")[1].split("\n\n")[1]
+    stated = {row.split("|")[1].strip(): int(row.split("|")[2]) for row in table.splitlines()[2:]}
+    counted = {region.name: sum(1 for m in FACTS.muscles if m.region == region.id)
+               for region in FACTS.registry.regions.values()}
+    assert stated == counted

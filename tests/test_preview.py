@@ -2,8 +2,9 @@
 
 Chromium runs the page's script from a file: URL; --dump-dom shows the DOM after it ran and
 --screenshot the pixels. These tests need the `chromium` binary (Debian/Ubuntu:
-`apt-get install -y chromium`). In CI (CI=true; .ci/run installs Chromium) they fail without it;
-on a developer's machine without Chromium they are skipped with that instruction.
+`apt-get install -y chromium`), or the browser named by MUSCLE_DECK_BROWSER. In CI (CI=true;
+.ci/run installs Chromium) they fail without it; on a developer's machine without Chromium they
+are skipped with that instruction.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 # --- the browser ------------------------------------------------------------------------------
 
 def browser() -> str:
+    given = os.environ.get("MUSCLE_DECK_BROWSER")  # a browser's path, as CI's setup step gives it
+    if given:
+        return given
     for name in BROWSERS:
         found = shutil.which(name)
         if found:
@@ -339,3 +343,50 @@ def png_rows(data: bytes, limit: int) -> tuple[int, list[list[tuple[int, int, in
         rows.append([(line[x], line[x + 1], line[x + 2]) for x in range(0, stride, channels)])
         previous = line
     return width, rows
+
+
+# --- phone width: the answer above the fold -----------------------------------------------------
+
+# A phone of 390 × 844 CSS pixels (iPhone 12 to 15), less what Anki's own bars and answer
+# buttons take on AnkiDroid and AnkiMobile: the answer must end within the first 600 pixels.
+PHONE = (390, 844)
+FOLD = 600
+
+
+def test_every_answer_ends_above_a_phones_fold(tmp_path: Path) -> None:
+    index = write_preview(ROOT / "decks", TEMPLATES, tmp_path / "preview", Selection()).index
+    html = chromium(index, "", tmp_path, "--dump-dom", f"--window-size={PHONE[0]},{PHONE[1]}",
+                    "--virtual-time-budget=10000")
+    ends = [(int(end), key) for key, end in
+            re.findall(r'data-key="([^"]+)"[^>]*data-answer-end="(\d+)"', html)]
+    assert len(ends) == html.count('class="pv-entry"') > 900
+    late = [(end, key) for end, key in ends if end > FOLD]
+    assert not late, sorted(late)[-5:]
+
+
+@pytest.mark.parametrize("night", [False, True], ids=["light", "night"])
+def test_phone_screenshots_show_the_answer_of_every_card_kind(tmp_path: Path, night: bool) -> None:
+    index = write_preview(ROOT / "decks", TEMPLATES, tmp_path / "preview", Selection()).index
+    html = chromium(index, "", tmp_path, "--dump-dom", f"--window-size={PHONE[0]},{PHONE[1]}",
+                    "--virtual-time-budget=10000")
+    longest: dict[str, tuple[int, str]] = {}
+    for key, kind, end in re.findall(r'data-key="([^"]+)" data-kind="([^"]+)"[^>]*data-answer-end="(\d+)"', html):
+        longest[kind] = max(longest.get(kind, (0, "")), (int(end), key))
+    assert set(longest) == {"origin", "insertion", "actions", "innervation", "blood-supply", "clinical", "reverse",
+                            "nerve-muscles", "action-muscles", "lesion", "attachment-muscles", "myotome"}
+    light_bg, night_bg = card_backgrounds((TEMPLATES / "style.css").read_text())
+    background = night_bg if night else light_bg
+    keep = os.environ.get("MUSCLE_DECK_SCREENSHOTS")  # a folder to keep the pictures in, to look at them
+    for kind, (end, key) in sorted(longest.items()):
+        shot = (Path(keep) if keep else tmp_path) / f"{kind}-{'night' if night else 'light'}.png"
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        query = f"?card={key}" + ("&night=1" if night else "")
+        chromium(index, query, tmp_path, f"--screenshot={shot}", f"--window-size={PHONE[0]},{PHONE[1]}")
+        width, rows = png_rows(shot.read_bytes(), limit=PHONE[1])
+        assert width == PHONE[0]
+        pixels = [p for row in rows for p in row]
+        assert pixels.count(background) > len(pixels) // 2, (kind, "not this mode's card background")
+        # the last line of the answer is in the picture, above the fold: ink just above its end
+        assert end <= FOLD, (kind, key, end)
+        ink = [p for row in rows[end - 22:end] for p in row if p != background]
+        assert len(ink) > 30, (kind, key, "no text where the answer ends")

@@ -463,6 +463,10 @@ def test_pre_commit_and_workflows() -> None:
     assert (hook["language"], hook["pass_filenames"], hook["files"]) == ("system", False, "^decks/")
     test = (ROOT / ".github" / "workflows" / "test.yml").read_text()
     assert 'python3 -m pip install ".[test]" && python3 -m pytest' in test
+    matrix = yaml.safe_load(test)["jobs"]["test"]["strategy"]["matrix"]
+    assert set(matrix["os"]) == {"ubuntu-latest", "macos-latest", "windows-latest"}
+    oldest = re.search(r'requires-python = ">=(3\.\d+)"', (ROOT / "pyproject.toml").read_text())
+    assert oldest and matrix["python-version"][0] == oldest.group(1) and len(matrix["python-version"]) == 2
     assert "muscle-deck validate" in test
     release = (ROOT / ".github" / "workflows" / "release.yml").read_text()
     assert 'gh release create "$GITHUB_REF_NAME" dist/*.apkg --generate-notes' in release
