@@ -19,8 +19,10 @@ from .model import Facts, Muscle, Part, nerve_chain
 from .render import TAG, Plan, nerve_path
 
 MAX_ITEMS = 8
-# Movements that are not a motion to recall a list of muscles for.
-NOT_ASKED = {"stabilization", "tension", "support"}
+# Movements that are not a motion to recall a list of muscles for, and joints whose movements
+# are not (fascia and skin: tension).
+NOT_ASKED = {"stabilization", "support"}
+NOT_ASKED_AT = {"fascia"}
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def _action_plans(facts: Facts) -> Iterator[Plan]:
     for muscle in facts.muscles:
         for part, actions in muscle.units("actions"):
             for a in actions:  # type: ignore[attr-defined]
-                if a.movement not in NOT_ASKED:
+                if a.movement not in NOT_ASKED and a.joint not in NOT_ASKED_AT:
                     mentions.setdefault((a.joint, a.movement), []).append(
                         _Mention(muscle, part, a.qualifier or "", a.detail or "", a.prime))
     for (joint, movement), found in sorted(mentions.items()):

@@ -110,8 +110,10 @@ def test_every_muscle_is_complete_and_cited() -> None:
     for m in FACTS.muscles:
         assert m.units("origin") and m.units("insertion") and m.units("actions"), m.id
         assert any(sources[s].kind in ("textbook", "atlas") for s in m.sources), m.id
-        assert m.units("blood_supply"), f"{m.id}: no blood supply"
-    assert sum(1 for m in FACTS.muscles if m.clinical) >= 60
+        if m.region in ("lower-limb", "upper-limb"):  # elsewhere, where the references give it (CONTENT.md)
+            assert m.units("blood_supply"), f"{m.id}: no blood supply"
+    assert sum(1 for m in FACTS.muscles if m.units("blood_supply")) >= 0.95 * len(FACTS.muscles)
+    assert sum(len(m.clinical) for m in FACTS.muscles) + len(FACTS.registry.clinical) >= 250
 
 
 def test_names_of_hand_and_foot_twins_say_which() -> None:

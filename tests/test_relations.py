@@ -106,3 +106,51 @@ def test_long_lists_are_split_or_left_out(mini: Path) -> None:
             "nerve:superior-gluteal/nerve-muscles/group:posterior-thigh"} <= keys
     # 12 muscles arising from the ilium: too many to recall, left out
     assert not any(k.startswith("landmark:ilium:origin") for k in keys)
+
+
+def _card(cards: list, key: str) -> object:
+    found = [c for c in cards if c.key == key]
+    assert found, f"no card {key}"
+    return found[0]
+
+
+def test_cards_across_muscles_give_the_whole_body_answer() -> None:
+    every = render(load(DECKS), TEMPLATES)
+    extension = [c for c in every if c.key.startswith("action:vertebral-column:extension/")]
+    assert extension and all(len(listed(c.back)) <= MAX_ITEMS for c in extension)
+    assert {"Iliocostalis", "Longissimus", "Spinalis"} <= {m for c in extension for m in listed(c.back)}
+    assert "Trapezius" not in {m for c in extension for m in listed(c.back)}  # it extends the neck and head
+    crest = listed(_card(every, "landmark:iliac-crest:origin/attachment-muscles").back)  # type: ignore[attr-defined]
+    assert {"Internal oblique", "Transversus abdominis", "Quadratus lumborum"} <= set(crest)
+    nuchal = listed(_card(every, "landmark:nuchal-ligament:origin/attachment-muscles").back)  # type: ignore[attr-defined]
+    assert {"Trapezius", "Rhomboid minor", "Splenius capitis"} <= {m.split(",")[0] for m in nuchal}
+    ribs = [m.split(",")[0] for c in every if c.key.startswith("action:ribs:elevation/") for m in listed(c.back)]
+    assert {"External intercostal", "Levatores costarum", "Serratus posterior superior"} <= set(ribs)
+    abduction = listed(_card(every, "action:vocal-folds:abduction/action-muscles").back)  # type: ignore[attr-defined]
+    assert abduction == ["Posterior cricoarytenoid"]
+
+
+def test_cranial_nerve_cards_ask_for_the_nerve_and_branch_never_roots() -> None:
+    facts = load(DECKS)
+    every = render(facts, TEMPLATES)
+    cranial = {n.name for n in facts.registry.nerves.values() if n.cranial}
+    for card in every:
+        if card.kind == "innervation":
+            names = set(re.findall(r"<b>(.*?)</b>", card.back))
+            if names and names <= cranial:
+                assert "root levels" not in card.front and "md-roots" not in card.back, card.key
+    supplied = {c.key.split("/")[0][len("nerve:"):] for c in every if c.kind == "nerve-muscles"}
+    for nerve in ("facial", "temporal-branches-of-facial", "mandibular", "masseteric", "vagus",
+                  "recurrent-laryngeal", "external-laryngeal", "pharyngeal-plexus", "hypoglossal", "oculomotor",
+                  "trochlear", "abducens", "ansa-cervicalis", "c1-via-hypoglossal", "phrenic", "pudendal"):
+        assert nerve in supplied, nerve
+
+
+def test_extraocular_muscles_have_both_kinds_of_action() -> None:
+    facts = load(DECKS)
+    every = render(facts, TEMPLATES)
+    for muscle in ("superior-rectus", "inferior-rectus", "medial-rectus", "lateral-rectus", "superior-oblique",
+                   "inferior-oblique"):
+        own = [c for c in every if c.muscles == (muscle,)]
+        assert any(c.key == f"{muscle}/actions/eye" and "from the primary position" in c.front for c in own), muscle
+        assert any(c.kind == "clinical" and "test" in visible(c.front).lower() for c in own), muscle
