@@ -366,15 +366,17 @@ def _check_reverse_questions(muscles: list[tuple[Muscle, Document]], problems: l
     """Each reverse card's question fits one muscle only."""
     asked: dict[object, tuple[Muscle, Part | None]] = {}
     for muscle, doc in muscles:
-        for part in muscle.reverse_parts():
-            question = muscle.reverse_question(part)
-            if question in asked:
-                other, other_part = asked[question]
+        for card in muscle.own_cards():
+            if card.kind != "reverse":
+                continue
+            part = card.parts[0] if card.parts else None
+            if card.value in asked:
+                other, other_part = asked[card.value]
                 at: tuple[Any, ...] = ("parts", muscle.parts.index(part)) if part else ("origin",)
                 problems.append(doc.problem(at, "its reverse card would ask the same as the one for "
                                             f"{_named(other, other_part)}; give one of them a 'clue' that tells "
                                             "them apart (see CONTRIBUTING.md)"))
-            asked.setdefault(question, (muscle, part))
+            asked.setdefault(card.value, (muscle, part))
 
 
 def _named(muscle: Muscle, part: Part | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -114,21 +115,6 @@ class Muscle:
             return [(None, own)]
         return [(p, getattr(p, fact)) for p in self.parts if getattr(p, fact)]
 
-    def reverse_parts(self) -> list[Part | None]:
-        """Whom the reverse cards ask for: the muscle itself when its origin and insertion are
-        its own, else each part that has both; parts that would be asked the same question
-        (the same landmarks, no clue of their own) share the card of the first of them."""
-        if self.origin and self.insertion:
-            return [None]
-        chosen: list[Part | None] = []
-        asked: set[object] = set()
-        for part in self.parts:
-            question = self.reverse_question(part)
-            if question is not None and question not in asked:
-                asked.add(question)
-                chosen.append(part)
-        return chosen
-
     def reverse_question(self, part: Part | None) -> object:
         """What the reverse card of the muscle (or a part) asks from: its clue, else the first
         landmarks of its origin and insertion; None if it lacks either."""
@@ -139,36 +125,41 @@ class Muscle:
         clue = part.clue if part else self.clue
         return clue or (origin.sites[:3], insertion.sites[:3])
 
-    def joint_actions(self) -> list[tuple[Part | None, str, tuple[Action, ...], bool]]:
-        """The action cards: (part, joint, its actions there, shared), one a joint for the muscle
-        or for each part. Where every part does the same at a joint, they share one card (the
-        first part's), which asks about the whole muscle."""
-        cards = []
-        done: set[str] = set()
-        units = self.units("actions")
-        for part, actions in units:
+    def own_cards(self) -> list[OwnCard]:
+        """The muscle's own cards, in order: origin, insertion, actions (a card a joint),
+        innervation, blood supply, each clinical fact, reverse. Where the muscle's parts differ,
+        a card per part; parts with the same answer share one card (the first one's)."""
+        cards = [OwnCard(kind, parts, None, value) for kind, fact in (("origin", "origin"), ("insertion", "insertion"))
+                 for parts, value in self._alike(fact)]
+        joints: dict[tuple[str, tuple[Action, ...]], list[Part]] = {}
+        for part, actions in self.units("actions"):
             for joint in dict.fromkeys(a.joint for a in actions):  # type: ignore[attr-defined]
                 at_joint = tuple(a for a in actions if a.joint == joint)  # type: ignore[attr-defined]
-                if joint in done:
-                    continue
-                alike = part is not None and len(units) > 1 and all(
-                    tuple(a for a in others if a.joint == joint) == at_joint for _, others in units)  # type: ignore[attr-defined]
-                if alike:
-                    done.add(joint)
-                cards.append((part, joint, at_joint, alike))
+                joints.setdefault((joint, at_joint), []).extend([part] if part else [])
+        cards += [OwnCard("actions", tuple(parts), joint, actions) for (joint, actions), parts in joints.items()]
+        cards += [OwnCard(kind, parts, None, value) for kind, fact in (("innervation", "innervation"),
+                                                                       ("blood-supply", "blood_supply"))
+                  for parts, value in self._alike(fact)]
+        cards += [OwnCard("clinical", (), c.id, c) for c in self.clinical]
+        asked: dict[object, list[Part]] = {}
+        for part in self.parts if not (self.origin and self.insertion) else [None]:
+            question = self.reverse_question(part)
+            if question is not None:
+                asked.setdefault(question, []).extend([part] if part else [])
+        cards += [OwnCard("reverse", tuple(parts), None, question) for question, parts in asked.items()]
         return cards
+
+    def _alike(self, fact: str) -> list[tuple[tuple[Part, ...], object]]:
+        """A fact's value for the muscle (no parts), or its values with the parts that have each."""
+        alike: dict[object, list[Part]] = {}
+        for part, value in self.units(fact):
+            alike.setdefault(value, []).extend([part] if part else [])
+        return [(tuple(parts), value) for value, parts in alike.items()]
 
     def card_refs(self) -> list[str]:
         """The references of the muscle's own cards, as notes and cues name them: 'origin',
         'actions/hip', 'clinical/<id>', a part's prefixed by its id ('long-head/origin')."""
-        refs = []
-        for kind, fact in (("origin", "origin"), ("insertion", "insertion"), ("innervation", "innervation"),
-                           ("blood-supply", "blood_supply")):
-            refs += [card_ref(part, kind) for part, _ in self.units(fact)]
-        refs += [card_ref(part, "actions", joint) for part, joint, _, _ in self.joint_actions()]
-        refs += [card_ref(part, "reverse") for part in self.reverse_parts()]
-        refs += [card_ref(None, "clinical", c.id) for c in self.clinical]
-        return refs
+        return [card.ref for card in self.own_cards()]
 
     def actions_of(self, part: Part | None) -> tuple[Action, ...]:
         """What one part does (its own actions, else the muscle's), or with no part, what the
@@ -186,6 +177,21 @@ class Muscle:
         found = [i.nerve for i in self.innervation]
         found += [i.nerve for p in self.parts for i in p.innervation]
         return tuple(dict.fromkeys(found))
+
+
+class OwnCard(NamedTuple):
+    """One of a muscle's own cards: its kind, the parts it asks about (none: the whole muscle,
+    or all its parts alike) and what it answers with."""
+
+    kind: str
+    parts: tuple[Part, ...]
+    extra: str | None  # the joint of an action card, the id of a clinical one
+    value: object
+
+    @property
+    def ref(self) -> str:
+        """How a fact file names the card: the first part's, where parts share it."""
+        return card_ref(self.parts[0] if self.parts else None, self.kind, self.extra)
 
 
 def nerve_chain(nerve_id: str, nerves: dict[str, Nerve]) -> list[str]:

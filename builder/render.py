@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import MuscleDeckError
-from .model import Action, Card, Facts, Innervation, Muscle, Part, Registry, card_ref, nerve_chain
+from .model import Action, Card, Facts, Innervation, Muscle, OwnCard, Part, Registry, nerve_chain
 
 TAG = "muscle-deck"
 # A card template's output: front, back and sources, in this order, between these markers.
@@ -139,26 +139,24 @@ def where(region: str, group: str | None, reg: Registry) -> str:
 # --- what cards each muscle gets --------------------------------------------------------------
 
 def muscle_plans(muscle: Muscle, facts: Facts) -> Iterator[Plan]:
-    """A muscle's own cards: origin, insertion, actions (a card a joint), innervation, blood
-    supply, each clinical fact, and the reverse card; one of each per part where parts differ."""
+    """A muscle's own cards (see Muscle.own_cards), each with its template context."""
     reg = facts.registry
     own = _Own(muscle, facts)
-    for kind in ("origin", "insertion"):
-        for part, attachment in muscle.units(kind):
-            yield own.plan(kind, part, None, attachment=attachment.text)  # type: ignore[attr-defined]
-    for part, joint, actions, shared in muscle.joint_actions():
-        yield own.plan("actions", part, joint, joint=reg.joints[joint].name, shared=shared,
-                       actions=[_action(a, reg) for a in actions])
-    for part, supply in muscle.units("innervation"):
-        yield own.plan("innervation", part, None, nerves=[_nerve(i, reg) for i in supply],  # type: ignore[attr-defined]
-                       cranial=all(reg.nerves[i.nerve].cranial for i in supply))  # type: ignore[attr-defined]
-    for part, arteries in muscle.units("blood_supply"):
-        yield own.plan("blood-supply", part, None, arteries=arteries)
-    for clinical in muscle.clinical:
-        yield own.plan("clinical", None, clinical.id, question=clinical.question, answer=clinical.answer,
-                       cited=clinical.sources)
-    for part in muscle.reverse_parts():
-        yield own.plan("reverse", part, None, **_reverse(muscle, part, reg))
+    for card in muscle.own_cards():
+        value: Any = card.value
+        if card.kind in ("origin", "insertion"):
+            yield own.plan(card, attachment=value.text)
+        elif card.kind == "actions":
+            yield own.plan(card, joint=reg.joints[str(card.extra)].name, actions=[_action(a, reg) for a in value])
+        elif card.kind == "innervation":
+            yield own.plan(card, nerves=[_nerve(i, reg) for i in value],
+                           cranial=all(reg.nerves[i.nerve].cranial for i in value))
+        elif card.kind == "blood-supply":
+            yield own.plan(card, arteries=value)
+        elif card.kind == "clinical":
+            yield own.plan(card, question=value.question, answer=value.answer, cited=value.sources)
+        else:
+            yield own.plan(card, **_reverse(muscle, card.parts, reg))
 
 
 class _Own:
@@ -174,18 +172,19 @@ class _Own:
                      *(f"{TAG}::nerve::{nerve_path(n, reg)}" for n in muscle.nerves()))
         self.names = {m.id: m.name for m in facts.muscles}
 
-    def plan(self, kind: str, part: Part | None, extra: str | None, cited: tuple[str, ...] = (),
-             **context: Any) -> Plan:
+    def plan(self, card: OwnCard, cited: tuple[str, ...] = (), **context: Any) -> Plan:
         muscle = self.muscle
-        ref = card_ref(part, kind, extra)
-        notes = [n for n in muscle.notes if n.card == ref]
-        cues = [{"name": self.names[c.muscle], "cue": c.cue} for c in muscle.confusable if c.card == ref]
-        key = muscle.identity + (f":{part.id}" if part else "") + f"/{kind}" + (f"/{extra}" if extra else "")
+        notes = [n for n in muscle.notes if n.card == card.ref]
+        cues = [{"name": self.names[c.muscle], "cue": c.cue} for c in muscle.confusable if c.card == card.ref]
+        first = card.parts[0] if card.parts else None
+        key = muscle.identity + (f":{first.id}" if first else "") + f"/{card.kind}" + (f"/{card.extra}" if card.extra
+                                                                                       else "")
+        whole = len(card.parts) == len(muscle.parts)  # no parts, or all of them alike
         sources = (cited or muscle.sources) + tuple(s for n in notes for s in n.sources)
-        context = {"muscle": self.subject, "part": part.name if part else "", "notes": [n.text for n in notes],
-                   "cues": cues, **context}
-        return Plan(key, kind, context, (muscle,), sources, (f"{TAG}::card::{kind}", *self.tags), muscle.region,
-                    self.where)
+        context = {"muscle": self.subject, "part": "" if whole else " and ".join(p.name for p in card.parts),
+                   "notes": [n.text for n in notes], "cues": cues, **context}
+        return Plan(key, card.kind, context, (muscle,), sources, (f"{TAG}::card::{card.kind}", *self.tags),
+                    muscle.region, self.where)
 
 
 def _action(action: Action, reg: Registry) -> dict[str, Any]:
@@ -198,14 +197,13 @@ def _nerve(supply: Innervation, reg: Registry) -> dict[str, Any]:
             "note": supply.note or ""}
 
 
-def _reverse(muscle: Muscle, part: Part | None, reg: Registry) -> dict[str, Any]:
-    """The reverse card's question: the muscle's (or part's) own clue, else its landmarks."""
+def _reverse(muscle: Muscle, parts: tuple[Part, ...], reg: Registry) -> dict[str, Any]:
+    """The reverse card's question: the muscle's (or its part's) clue, else its landmarks. Parts
+    asked the same question share the card, which then asks for the muscle."""
+    part = parts[0] if parts else None
     origin = muscle.origin or (part.origin if part else None)
     insertion = muscle.insertion or (part.insertion if part else None)
-    assert origin and insertion  # reverse_parts() gives only those with both
-    return {"clue": (part.clue if part else muscle.clue) or "",
+    assert origin and insertion  # own_cards() gives a reverse card only to those with both
+    return {"clue": (part.clue if part else muscle.clue) or "", "shared": len(parts) > 1,
             "origin": [reg.landmarks[s] for s in origin.sites[:3]],
-            "insertion": [reg.landmarks[s] for s in insertion.sites[:3]],
-            # a part whose question its sibling parts share: the answer is the muscle
-            "shared": part is not None and any(p != part and muscle.reverse_question(p) == muscle.reverse_question(part)
-                                               for p in muscle.parts)}
+            "insertion": [reg.landmarks[s] for s in insertion.sites[:3]]}

@@ -12,7 +12,7 @@ LOWER_LIMB = {
     "gluteal": ["gluteus-maximus", "gluteus-medius", "gluteus-minimus", "tensor-fasciae-latae", "piriformis",
                 "obturator-internus", "superior-gemellus", "inferior-gemellus", "quadratus-femoris"],
     "anterior-thigh": ["iliacus", "psoas-major", "pectineus", "sartorius", "rectus-femoris", "vastus-lateralis",
-                       "vastus-medialis", "vastus-intermedius"],
+                       "vastus-medialis", "vastus-intermedius", "articularis-genus"],
     "medial-thigh": ["obturator-externus", "adductor-longus", "adductor-brevis", "adductor-magnus", "gracilis"],
     "posterior-thigh": ["semitendinosus", "semimembranosus", "biceps-femoris"],
     "anterior-leg": ["tibialis-anterior", "extensor-hallucis-longus", "extensor-digitorum-longus",
@@ -46,6 +46,52 @@ UPPER_LIMB = {
     "hypothenar": ["abductor-digiti-minimi-of-hand", "flexor-digiti-minimi-brevis-of-hand",
                    "opponens-digiti-minimi", "palmaris-brevis"],
 }
+HEAD_NECK = {
+    "facial-expression": ["occipitofrontalis", "procerus", "corrugator-supercilii", "orbicularis-oculi", "nasalis",
+                          "levator-labii-superioris", "levator-labii-superioris-alaeque-nasi", "zygomaticus-major",
+                          "zygomaticus-minor", "levator-anguli-oris", "risorius", "orbicularis-oris", "buccinator",
+                          "depressor-anguli-oris", "depressor-labii-inferioris", "mentalis", "platysma"],
+    "mastication": ["masseter", "temporalis", "lateral-pterygoid", "medial-pterygoid"],
+    "orbit": ["levator-palpebrae-superioris", "superior-tarsal", "superior-rectus", "inferior-rectus",
+              "medial-rectus", "lateral-rectus", "superior-oblique", "inferior-oblique"],
+    "middle-ear": ["tensor-tympani", "stapedius"],
+    "tongue": ["genioglossus", "hyoglossus", "styloglossus", "palatoglossus", "superior-longitudinal-muscle-of-tongue",
+               "inferior-longitudinal-muscle-of-tongue", "transverse-muscle-of-tongue", "vertical-muscle-of-tongue"],
+    "soft-palate": ["tensor-veli-palatini", "levator-veli-palatini", "musculus-uvulae"],
+    "pharynx": ["superior-pharyngeal-constrictor", "middle-pharyngeal-constrictor", "inferior-pharyngeal-constrictor",
+                "stylopharyngeus", "salpingopharyngeus", "palatopharyngeus"],
+    "larynx": ["cricothyroid", "posterior-cricoarytenoid", "lateral-cricoarytenoid", "transverse-arytenoid",
+               "oblique-arytenoid", "thyroarytenoid"],
+    "superficial-neck": ["sternocleidomastoid"],
+    "suprahyoid": ["digastric", "stylohyoid", "mylohyoid", "geniohyoid"],
+    "infrahyoid": ["sternohyoid", "omohyoid", "sternothyroid", "thyrohyoid"],
+    "lateral-vertebral": ["anterior-scalene", "middle-scalene", "posterior-scalene"],
+    "anterior-vertebral": ["longus-colli", "longus-capitis", "rectus-capitis-anterior", "rectus-capitis-lateralis"],
+}
+BACK = {
+    "serratus-posterior": ["serratus-posterior-superior", "serratus-posterior-inferior"],
+    "splenius": ["splenius-capitis", "splenius-cervicis"],
+    "erector-spinae": ["iliocostalis", "longissimus", "spinalis"],
+    "transversospinalis": ["semispinalis", "multifidus", "rotatores"],
+    "minor-deep": ["interspinales", "intertransversarii", "levatores-costarum"],
+    "suboccipital": ["rectus-capitis-posterior-major", "rectus-capitis-posterior-minor", "obliquus-capitis-superior",
+                     "obliquus-capitis-inferior"],
+}
+THORAX = {
+    "thoracic-wall": ["external-intercostal", "internal-intercostal", "innermost-intercostal", "subcostales",
+                      "transversus-thoracis"],
+    "diaphragm": ["diaphragm"],
+}
+ABDOMEN = {
+    "anterolateral-abdominal-wall": ["external-oblique", "internal-oblique", "transversus-abdominis", "rectus-abdominis",
+                                     "pyramidalis", "cremaster"],
+    "posterior-abdominal-wall": ["quadratus-lumborum", "psoas-minor"],
+}
+PELVIS_PERINEUM = {
+    "pelvic-diaphragm": ["levator-ani", "coccygeus"],
+    "perineum": ["external-anal-sphincter", "external-urethral-sphincter", "deep-transverse-perineal",
+                 "superficial-transverse-perineal", "ischiocavernosus", "bulbospongiosus"],
+}
 # Muscles whose heads or parts differ, and the parts their cards must name.
 PARTS = {
     "adductor-magnus": 2, "biceps-femoris": 2, "gastrocnemius": 2, "lumbricals-of-foot": 2,
@@ -70,6 +116,17 @@ def test_every_lower_limb_muscle_is_there() -> None:
 
 def test_every_upper_limb_muscle_is_there() -> None:
     pinned("upper-limb", UPPER_LIMB)
+
+
+def test_every_head_and_neck_muscle_is_there() -> None:
+    pinned("head-neck", HEAD_NECK)
+
+
+def test_every_muscle_of_the_trunk_is_there() -> None:
+    pinned("back", BACK)
+    pinned("thorax", THORAX)
+    pinned("abdomen", ABDOMEN)
+    pinned("pelvis-perineum", PELVIS_PERINEUM)
 
 
 def test_roots_are_a_subset_of_the_nerves_roots() -> None:
