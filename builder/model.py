@@ -156,6 +156,12 @@ class Muscle:
             alike.setdefault(value, []).extend([part] if part else [])
         return [(tuple(parts), value) for value, parts in alike.items()]
 
+    def names_itself(self, parts: tuple[Part, ...]) -> bool:
+        """Whether the parts' names already name the muscle ('iliocostalis lumborum'), so that they
+        read alone rather than as 'the lumborum part of the iliocostalis'."""
+        base = self.name.split(" (")[0].lower().rstrip("s")
+        return bool(parts) and all(base in p.name.lower() for p in parts)
+
     def card_refs(self) -> list[str]:
         """The references of the muscle's own cards, as notes and cues name them: 'origin',
         'actions/hip', 'clinical/<id>', a part's prefixed by its id ('long-head/origin')."""

@@ -36,8 +36,12 @@ class Item:
     prime: bool = False
 
     def context(self) -> dict[str, object]:
-        return {"name": self.muscle.name, "part": " and ".join(p.name for p in self.parts),
-                "qualifier": self.qualifier, "detail": self.detail, "prime": self.prime}
+        parts = " and ".join(p.name for p in self.parts)
+        if self.muscle.names_itself(self.parts):  # 'Iliocostalis lumborum', not 'Iliocostalis, iliocostalis lumborum'
+            return {"name": parts[:1].upper() + parts[1:], "part": "", "qualifier": self.qualifier,
+                    "detail": self.detail, "prime": self.prime}
+        return {"name": self.muscle.name, "part": parts, "qualifier": self.qualifier, "detail": self.detail,
+                "prime": self.prime}
 
 
 def plans(facts: Facts) -> list[Plan]:

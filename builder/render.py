@@ -182,7 +182,7 @@ class _Own:
         whole = len(card.parts) == len(muscle.parts)  # no parts, or all of them alike
         sources = (cited or muscle.sources) + tuple(s for n in notes for s in n.sources)
         context = {"muscle": self.subject, "part": "" if whole else " and ".join(p.name for p in card.parts),
-                   "notes": [n.text for n in notes], "cues": cues, **context}
+                   "alone": muscle.names_itself(card.parts), "notes": [n.text for n in notes], "cues": cues, **context}
         return Plan(key, card.kind, context, (muscle,), sources, (f"{TAG}::card::{card.kind}", *self.tags),
                     muscle.region, self.where)
 

@@ -266,7 +266,7 @@ def test_an_id_with_a_line_break_is_not_an_id(mini: Path) -> None:
     [
         ("notes:\n  - card: actions/knee\n    text: x\n    sources: [moore-coa-8]\n",
          "18:11: 'actions/knee' is not a card of this muscle (did you mean 'actions/hip'?); its cards are: origin, "
-         "insertion, innervation, actions/hip, reverse"),
+         "insertion, actions/hip, innervation, reverse"),
         ("confusable:\n  - muscle: gluteus-medius\n    card: long-head/origin\n    cue: x\n",
          "19:11: 'long-head/origin' is not a card of this muscle"),
         ("clinical:\n  - id: sign\n    question: Clinical relevance of gluteus minimus?\n    answer: x\n"
