@@ -27,7 +27,7 @@ from .model import (
     Region,
     Registry,
     Source,
-    nerve_chain,
+    nerves_injured_with,
 )
 from .yamlsafe import Document, read
 
@@ -347,7 +347,7 @@ def _check_lesions(registry: Registry, entries: Entries, muscles: list[Muscle], 
     produced: dict[str, set[tuple[str, str]]] = {}
     for muscle in muscles:
         for part, supply in muscle.units("innervation"):
-            for nerve in {n for i in supply for n in nerve_chain(i.nerve, registry.nerves)}:  # type: ignore[attr-defined]
+            for nerve in {n for i in supply for n in nerves_injured_with(i.nerve, registry.nerves)}:  # type: ignore[attr-defined]
                 produced.setdefault(nerve, set()).update((a.joint, a.movement) for a in muscle.actions_of(part))
     for nerve_id, lesion in registry.lesions.items():
         doc = entries["lesions"][nerve_id][1]
@@ -393,8 +393,8 @@ def _registry(entries: Entries) -> Registry:
         regions={k: Region(k, v["name"], dict(v["groups"])) for k, v in values("regions").items()},
         joints={k: Joint(k, v["name"], tuple(v["movements"])) for k, v in values("joints").items()},
         movements=values("movements"),
-        nerves={k: Nerve(k, v["name"], tuple(v.get("roots", ())), bool(v.get("cranial")), v.get("part_of"))
-                for k, v in values("nerves").items()},
+        nerves={k: Nerve(k, v["name"], tuple(v.get("roots", ())), bool(v.get("cranial")), v.get("part_of"),
+                         v.get("continues")) for k, v in values("nerves").items()},
         sources={k: Source(k, v["kind"], v["short"], v["citation"], v.get("url"))
                  for k, v in values("sources").items()},
         landmarks={k: v["name"] for k, v in values("landmarks").items()},

@@ -208,6 +208,19 @@ def nerve_chain(nerve_id: str, nerves: dict[str, Nerve]) -> list[str]:
     return chain
 
 
+def nerves_injured_with(nerve_id: str, nerves: dict[str, Nerve]) -> set[str]:
+    """The nerves whose injury takes this one out: the nerves it is part of, and those it
+    continues (with theirs): for the tibial nerve, the sciatic nerve and its tibial division."""
+    found: set[str] = set()
+    todo = [nerve_id]
+    while todo:
+        nerve = nerves[todo.pop()]
+        if nerve.id not in found:
+            found.add(nerve.id)
+            todo += [n for n in (nerve.part_of, nerve.continues) if n]
+    return found
+
+
 def card_ref(part: Part | None, kind: str, extra: str | None = None) -> str:
     """How a fact file names one of its muscle's cards: '[part/]kind[/extra]'."""
     return (f"{part.id}/" if part else "") + kind + (f"/{extra}" if extra else "")
@@ -222,6 +235,7 @@ class Nerve:
     roots: tuple[str, ...] = ()
     cranial: bool = False
     part_of: str | None = None
+    continues: str | None = None
 
 
 @dataclass(frozen=True)

@@ -219,6 +219,8 @@ REGISTRY_FILE = Record(
             Key("roots", ListOf(Text(pattern=ROOT, max_len=4))),
             Key("cranial", Flag("A cranial nerve: no spinal roots.")),
             Key("part_of", Text("The nerve this is a division or branch of.", ref="nerve", max_len=80)),
+            Key("continues", Text("The nerve this terminal branch carries on from (tibial: the sciatic "
+                                  "nerve's tibial division).", ref="nerve", max_len=80)),
         )), "Nerves with their root levels.")),
         Key("lesions", MapOf(Record((
             Key("weakened", ListOf(Record((
