@@ -120,9 +120,9 @@ def upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def cited(ids: tuple[str, ...] | list[str], reg: Registry) -> list[dict[str, str]]:
-    """The template context of a card's sources: each cited once, in order."""
-    return [{"short": reg.sources[s].short, "citation": reg.sources[s].citation} for s in dict.fromkeys(ids)]
+def cited(ids: tuple[str, ...] | list[str], reg: Registry) -> list[str]:
+    """A card's sources as the card names them: each once, in order."""
+    return [reg.sources[s].short for s in dict.fromkeys(ids)]
 
 
 def nerve_path(nerve_id: str, reg: Registry) -> str:

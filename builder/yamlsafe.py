@@ -125,6 +125,8 @@ def parse(text: str, shown: str) -> tuple[Document | None, list[Problem]]:
 
 
 def _tab_indents(text: str, shown: str) -> list[Problem]:
+    if "\t" not in text:
+        return []
     problems = []
     for number, line in enumerate(text.splitlines(), 1):
         indent = line[: len(line) - len(line.lstrip(" \t"))]
