@@ -1,3 +1,3 @@
 """muscle-deck: Anki decks of human muscle anatomy, built from cited YAML fact files."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

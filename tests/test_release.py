@@ -33,6 +33,9 @@ def test_updating_over_the_previous_release_keeps_every_history(tmp_path: Path) 
         reps = {col.get_note(col.get_card(c).nid).guid: col.get_card(c).reps for c in col.find_cards("")}
         assert all(reps[guid] == 1 for guid in kept)
         assert col.db.scalar("select count() from revlog") == reviewed
+        # the search the changelog gives finds exactly the notes this release drops
+        stale = {col.get_note(n).guid for n in col.find_notes('"Sources:*md-source*"')}
+        assert stale == old_notes.keys() - new_notes.keys()
     # every note the release drops is recorded as removed, with the reason a learner reads
     versions = lock.read(DECKS)
     removed = load(DECKS).registry.removed
