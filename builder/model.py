@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+TAG = "muscle-deck"  # the prefix of every tag the deck's notes carry
 
 
 @dataclass(frozen=True)
@@ -331,6 +333,25 @@ class Facts:
     def muscle(self, muscle_id: str) -> Muscle:
         """The muscle with this id."""
         return self.by_id[muscle_id]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A card to render: its note key, its kind's template and context, and its bookkeeping."""
+
+    key: str
+    kind: str
+    context: dict[str, Any]
+    muscles: tuple[Muscle, ...]
+    sources: tuple[str, ...]
+    tags: tuple[str, ...]
+    deck: str  # a region id, or "" for the top deck
+    where: str = ""
+
+
+def nerve_path(nerve_id: str, reg: Registry) -> str:
+    """'sciatic::sciatic-tibial-division': a nerve under the nerves it is part of, as tags show it."""
+    return "::".join(nerve_chain(nerve_id, reg.nerves))
 
 
 @dataclass(frozen=True)

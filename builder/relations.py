@@ -15,8 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from .model import Facts, Muscle, Part, nerve_chain
-from .render import TAG, Plan, nerve_path
+from .model import TAG, Facts, Muscle, Part, Plan, nerve_chain, nerve_path
 
 MAX_ITEMS = 8
 # Movements that are not a motion to recall a list of muscles for, and joints whose movements

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import relations
 from .errors import MuscleDeckError
-from .model import Action, Card, Facts, Innervation, Muscle, OwnCard, Part, Registry, nerve_chain
+from .model import TAG, Action, Card, Facts, Innervation, Muscle, OwnCard, Part, Plan, Registry, nerve_path
 
-TAG = "muscle-deck"
 # A card template's output: front, back and sources, in this order, between these markers.
 SPLIT = "<!--muscle-deck:split-->"
 
@@ -44,28 +43,12 @@ class TemplateError(MuscleDeckError):
     """A card template cannot be read or rendered."""
 
 
-@dataclass(frozen=True)
-class Plan:
-    """A card to render: its note key, its kind's template and context, and its bookkeeping."""
-
-    key: str
-    kind: str
-    context: dict[str, Any]
-    muscles: tuple[Muscle, ...]
-    sources: tuple[str, ...]
-    tags: tuple[str, ...]
-    deck: str  # a region id, or "" for the top deck
-    where: str = field(default="")
-
-
 def render(facts: Facts, templates: Path) -> list[Card]:
     """Every card of the full deck, in a stable order: each muscle's own cards, then the cards
     across muscles."""
-    from .relations import plans as relation_plans
-
     env = environment(templates)
     plans = [plan for muscle in facts.muscles for plan in muscle_plans(muscle, facts)]
-    plans += relation_plans(facts)
+    plans += relations.plans(facts)
     return [card(env, plan, facts.registry) for plan in plans]
 
 
@@ -123,11 +106,6 @@ def upper_first(text: str) -> str:
 def cited(ids: tuple[str, ...] | list[str], reg: Registry) -> list[str]:
     """A card's sources as the card names them: each once, in order."""
     return [reg.sources[s].short for s in dict.fromkeys(ids)]
-
-
-def nerve_path(nerve_id: str, reg: Registry) -> str:
-    """'sciatic::sciatic-tibial-division': a nerve under the nerves it is part of, as tags show it."""
-    return "::".join(nerve_chain(nerve_id, reg.nerves))
 
 
 def where(region: str, group: str | None, reg: Registry) -> str:

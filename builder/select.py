@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
 from .errors import SelectionError
-from .model import Card, Facts, Muscle, nerve_chain
-from .render import KINDS, TAG
+from .model import TAG, Card, Facts, Muscle, nerve_chain
+from .render import KINDS
 
 
 @dataclass(frozen=True)

@@ -80,3 +80,20 @@ def test_mini_deck_contents(tmp_path: Path) -> None:
         assert not col.find_notes('"Kind:blood-supply" "Muscle:Biceps femoris"')
         tibial = col.find_notes('"Kind:innervation" "Front:*long head*"')
         assert "muscle-deck::nerve::sciatic::sciatic-tibial-division" in col.get_note(tibial[0]).tags
+
+
+@pytest.mark.parametrize("region", ["head-neck", "back", "thorax", "abdomen", "pelvis-perineum", "upper-limb",
+                                    "lower-limb"])
+def test_each_region_builds_and_every_card_renders_in_anki(region: str, tmp_path: Path) -> None:
+    out = tmp_path / f"{region}.apkg"
+    result = build(DECKS, TEMPLATES, out, Selection(regions=(region,)), at=1_800_000_000)
+    assert result.muscles > 5 and result.own_cards > 5 * result.muscles
+    with collection(tmp_path / "col.anki2") as col:
+        log = import_apkg(col, out)
+        assert len(log.new) == result.notes == len(col.find_cards(""))
+        for cid in col.find_cards(""):
+            card = col.get_card(cid)
+            question, answer = visible(card.question()), visible(card.answer())
+            assert question and answer.startswith(question), cid
+            assert len(answer) > len(question) + 3, question
+        assert col.find_notes(f"tag:muscle-deck::region::{region}")
