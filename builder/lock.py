@@ -88,16 +88,6 @@ def read(decks: Path) -> dict[str, Version]:
     return versions
 
 
-def stamp(keyed: dict[str, str], lock: dict[str, Version], at: int) -> tuple[dict[str, int], list[str]]:
-    """Modification times for notes given as key → digest, and the keys that changed."""
-    mods, changed = {}, []
-    for key, dig in keyed.items():
-        mods[key], new = stamped(key, dig, lock, at)
-        if new:
-            changed.append(key)
-    return mods, changed
-
-
 def stamped(key: str, dig: str, lock: dict[str, Version], at: int) -> tuple[int, bool]:
     """One note's modification time, and whether its content differs from the lock: its locked
     time while its digest matches, else the build time (and always later than the locked one)."""
@@ -114,8 +104,7 @@ def updated(keyed: dict[str, str], lock: dict[str, Version], removed: dict[str, 
     unlisted = [k for k in gone if not is_removed(k, removed)]
     if unlisted:
         raise LockError(_unlisted_message(unlisted))
-    mods, _ = stamp(keyed, lock, at)
-    result = {k: Version(k, guid(k), d, mods[k]) for k, d in keyed.items()}
+    result = {k: Version(k, guid(k), d, stamped(k, d, lock, at)[0]) for k, d in keyed.items()}
     for key in lock:
         if key not in keyed:
             result[key] = Version(key, lock[key].guid, REMOVED, lock[key].mod)

@@ -268,11 +268,10 @@ _TYPE = {str: "text", bool: "true/false", int: "a number", float: "a number",
 def check(spec: Spec, value: Any, at: Path_, doc: Document,
           problems: list[Problem], refs: list[Ref]) -> None:
     """Check a value against a spec; add each problem and each registry reference found."""
-    kind = type(spec)
-    if kind is Text:
-        _check_text(spec, value, at, doc, problems, refs)  # type: ignore[arg-type]
-    elif kind is Record:
-        _check_record(spec, value, at, doc, problems, refs)  # type: ignore[arg-type]
+    if isinstance(spec, Text):
+        _check_text(spec, value, at, doc, problems, refs)
+    elif isinstance(spec, Record):
+        _check_record(spec, value, at, doc, problems, refs)
     elif isinstance(spec, Flag):
         if not isinstance(value, bool):
             problems.append(doc.problem(at, f"{_name(at)} must be true or false, not {_TYPE[type(value)]}"))
@@ -303,17 +302,10 @@ def check(spec: Spec, value: Any, at: Path_, doc: Document,
                     at + (key, "<key>"),
                     f"'{key}' is not a valid id; use lower-case words joined by hyphens"))
             check(spec.value, item, at + (key,), doc, problems, refs)
-    else:
-        _check_record(spec, value, at, doc, problems, refs)  # type: ignore[arg-type]
 
 
 def _check_text(spec: Text, value: Any, at: Path_, doc: Document,
                 problems: list[Problem], refs: list[Ref]) -> None:
-    if type(value) is str and spec.max_len >= len(value) and value.strip() and \
-            (value in spec.choices if spec.choices else not spec.pattern or _match(spec.pattern, value)):
-        if spec.ref:
-            refs.append(Ref(spec.ref, value, doc, at))
-        return  # the usual case, decided in one step
     name = _name(at)
     if not isinstance(value, str):
         problems.append(doc.problem(at, f"{name} must be text, not {_TYPE[type(value)]}"
@@ -327,7 +319,7 @@ def _check_text(spec: Text, value: Any, at: Path_, doc: Document,
                                         f"{spec.max_len}; shorten it"))
     if spec.choices and value not in spec.choices:
         problems.append(doc.problem(at, f"{name} '{value}' is not one of: {', '.join(spec.choices)}"
-                                        + _did_you_mean(value, spec.choices)))
+                                        + did_you_mean(value, spec.choices)))
     elif spec.pattern and not _match(spec.pattern, value):
         shown = f"'{value}'" if value.isprintable() else repr(value)
         problems.append(doc.problem(at, f"{name} {shown} is not valid: " + _explain(spec.pattern)))
@@ -345,7 +337,7 @@ def _check_record(spec: Record, value: Any, at: Path_, doc: Document,
         field = fields.get(key)
         if field is None:
             problems.append(doc.problem(at + (key, "<key>"), f"unknown key '{key}'"
-                                        + (_did_you_mean(key, list(fields)) or "; remove it")))
+                                        + (did_you_mean(key, list(fields)) or "; remove it")))
             continue
         if item is None:
             problems.append(doc.problem(at + (key,), f"'{key}' is empty; fill it in or remove the key"))
@@ -361,14 +353,10 @@ def _match(pattern: str, value: str) -> bool:
     return re.match(pattern, value) is not None
 
 
-def _did_you_mean(word: str, choices: Any) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
 def did_you_mean(word: str, choices: Any) -> str:
     """' (did you mean 'x'?)' for the closest choice, or ''."""
-    return _did_you_mean(word, choices)
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _explain(pattern: str) -> str:
