@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from . import __version__
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class PathType(click.Path):
+    """click.Path giving a pathlib.Path, imported only once a path is given: `--help` stays as
+    quick as click itself."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import os
+        from pathlib import Path
+
+        return Path(os.fsdecode(super().convert(value, param, ctx)))
 
 
 def _decks(given: Path | None) -> Path:
@@ -28,13 +40,13 @@ def _templates(given: Path | None) -> Path:
 
 def decks_option(f: F) -> F:
     """--decks DIR: a folder laid out like decks/."""
-    return click.option("--decks", type=click.Path(file_okay=False, path_type=Path), default=None,
+    return click.option("--decks", type=PathType(file_okay=False), default=None,
                         help="A folder laid out like decks/ (default: the deck's own facts).")(f)
 
 
 def templates_option(f: F) -> F:
     """--templates DIR: a folder laid out like templates/."""
-    return click.option("--templates", type=click.Path(file_okay=False, path_type=Path), default=None,
+    return click.option("--templates", type=PathType(file_okay=False), default=None,
                         help="A folder laid out like templates/ (default: the deck's own).")(f)
 
 
@@ -76,8 +88,8 @@ def main() -> None:
 @filter_options
 @decks_option
 @templates_option
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("dist/muscle-deck.apkg"), show_default=True, help="Where to write the .apkg.")
+@click.option("-o", "--output", type=PathType(dir_okay=False),
+              default="dist/muscle-deck.apkg", show_default=True, help="Where to write the .apkg.")
 def build(output: Path, decks: Path | None, templates: Path | None, **filters: Any) -> None:
     """Build an Anki package (.apkg) of the whole deck or of a subset."""
     from .build import build as run
@@ -156,8 +168,8 @@ def lock(decks: Path | None, check: bool) -> None:
 
 
 @main.command(short_help="List the notes two .apkg builds add, change and remove.")
-@click.argument("old", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.argument("new", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("old", type=PathType(dir_okay=False, exists=True))
+@click.argument("new", type=PathType(dir_okay=False, exists=True))
 def diff(old: Path, new: Path) -> None:
     """List the notes added, changed and removed between two .apkg builds."""
     from .diff import diff as run
@@ -174,8 +186,8 @@ def diff(old: Path, new: Path) -> None:
 @filter_options
 @decks_option
 @templates_option
-@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("dist/preview"), show_default=True, metavar="DIR",
+@click.option("-o", "--output", "out_dir", type=PathType(file_okay=False),
+              default="dist/preview", show_default=True, metavar="DIR",
               help="The folder to write index.html into.")
 def preview(out_dir: Path, decks: Path | None, templates: Path | None, **filters: Any) -> None:
     """Write an HTML gallery of the cards (front and back) as Anki shows them.
@@ -195,7 +207,7 @@ def preview(out_dir: Path, decks: Path | None, templates: Path | None, **filters
 @click.option("--format", "fmt", type=click.Choice(["csv", "tsv", "markdown"]), required=True,
               help="csv or tsv: a header row and one row per note (Front, Back, Sources, Muscle, Kind, Tags, GUID) "
                    "for Anki's text import or other apps; markdown: a printable study sheet.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("-o", "--output", type=PathType(dir_okay=False), default=None,
               help="The file to write (default: standard output).")
 def export(fmt: str, output: Path | None, decks: Path | None, **filters: Any) -> None:
     """Export the selected cards as CSV, TSV or a Markdown study sheet."""
@@ -219,7 +231,7 @@ def stats(decks: Path | None) -> None:
 
 @main.command(name="schema", short_help="Write the JSON Schemas editors use.")
 @click.option("--check", is_flag=True, help="Only check that the committed schema files are current; exit 1 if not.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DIR",
+@click.option("--out", "out_dir", type=PathType(file_okay=False), default=None, metavar="DIR",
               help="The folder of the schema files (default: schema/ beside the deck's decks/ folder).")
 def schema_(check: bool, out_dir: Path | None) -> None:
     """Write the JSON Schemas of fact and registry files (for editors) from the validator's rules.
@@ -256,5 +268,7 @@ def _terminated(signum: int, frame: object) -> NoReturn:
 def run() -> None:
     """The console script. A termination request (SIGTERM) stops a command as Ctrl-C does: what
     it was writing is removed, and it ends with "Aborted!"."""
+    import signal
+
     signal.signal(signal.SIGTERM, _terminated)
     main(prog_name="muscle-deck")

@@ -111,26 +111,25 @@ def _read_registry(paths: list[Path], problems: list[Problem], refs: list[schema
     for path in paths:
         doc, found = read(path, shown(path))
         problems.extend(found)
-        if doc is None:
-            continue
-        file_problems: list[Problem] = []
-        schema.check(schema.REGISTRY_FILE, doc.data, (), doc, file_problems, refs)
-        problems.extend(file_problems)
-        if isinstance(doc.data, dict):  # its valid entries count, even beside an invalid one
-            _merge(doc, entries, problems)
+        if doc is not None:
+            _merge(doc, entries, problems, refs)
     _check_nerves(entries, problems)
     return entries
 
 
-def _merge(doc: Document, entries: Entries, problems: list[Problem]) -> None:
-    for kind in _KINDS:
-        section = doc.data.get(kind)
-        if not isinstance(section, dict):
-            continue
-        spec = schema.REGISTRY_FILE.key(kind).spec  # type: ignore[union-attr]
+def _merge(doc: Document, entries: Entries, problems: list[Problem], refs: list[schema.Ref]) -> None:
+    """A registry file's entries checked one by one and added: an invalid entry's id still
+    resolves, and the valid ones count even beside it."""
+    if not isinstance(doc.data, dict) or any(schema.REGISTRY_FILE.key(k) is None or not isinstance(s, dict)
+                                             for k, s in doc.data.items()):
+        schema.check(schema.REGISTRY_FILE, doc.data, (), doc, problems, refs)  # says what is wrong with its form
+        return
+    for kind, section in doc.data.items():
+        spec = schema.REGISTRY_FILE.by_name[kind].spec
         for key, value in section.items():
             invalid: list[Problem] = []
-            schema.check(spec.value, value, (kind, key), doc, invalid, [])  # type: ignore[union-attr]
+            schema.check(spec, {key: value}, (kind,), doc, invalid, refs)  # the section's checks, for this entry
+            problems.extend(invalid)
             if key in entries[kind]:
                 first = entries[kind][key][1]
                 problems.append(doc.problem((kind, key, "<key>"), f"{kind.rstrip('s')} '{key}' is already "
