@@ -76,7 +76,7 @@ def test_build_output_and_decks(mini: Path, tmp_path: Path) -> None:
 def test_build_filters(mini: Path, tmp_path: Path, args: list[str], muscles: set[str] | None,
                        kinds: set[str] | None) -> None:
     minimus = mini / "lower-limb/gluteal/gluteus-minimus.yaml"
-    minimus.write_text(minimus.read_text().replace("name: Gluteus minimus\n", "name: Gluteus minimus\n"
+    minimus.write_text(minimus.read_text(encoding="utf-8").replace("name: Gluteus minimus\n", "name: Gluteus minimus\n"
                                                                              "aliases: [Lesser gluteal]\n"))
     out = tmp_path / "subset.apkg"
     code, _, err = run("build", "--decks", str(mini), "-o", str(out), *args)
@@ -160,7 +160,7 @@ def test_validate_ok_and_failing(mini: Path) -> None:
     code, out, _ = run("validate", "--decks", str(mini))
     assert (code, out) == (0, "OK: 3 muscles, 4 nerves, 2 sources\n")
     path = mini / "lower-limb" / "gluteal" / "gluteus-minimus.yaml"
-    path.write_text(path.read_text().replace("origin:", "orgin:"))
+    path.write_text(path.read_text(encoding="utf-8").replace("origin:", "orgin:"))
     code, _, err = run("validate", "--decks", str(mini))
     assert code == 1
     lines = err.strip().splitlines()
@@ -194,7 +194,7 @@ def test_diff(mini: Path, tmp_path: Path) -> None:
     old, new = tmp_path / "old.apkg", tmp_path / "new.apkg"
     run("build", "--decks", str(mini), "-o", str(old))
     path = mini / "lower-limb" / "gluteal" / "gluteus-minimus.yaml"
-    path.write_text(path.read_text().replace("Anterior surface", "Anterolateral surface"))
+    path.write_text(path.read_text(encoding="utf-8").replace("Anterior surface", "Anterolateral surface"))
     run("build", "--decks", str(mini), "-o", str(new), "--region", "lower-limb", "--card", "insertion",
         "--card", "reverse", "--card", "origin")
     code, out, _ = run("diff", str(old), str(new))
@@ -208,13 +208,13 @@ def test_diff(mini: Path, tmp_path: Path) -> None:
 
 def test_diff_rejects_a_non_package(tmp_path: Path) -> None:
     bad = tmp_path / "bad.apkg"
-    bad.write_text("not a zip")
+    bad.write_text("not a zip", encoding="utf-8")
     code, _, err = run("diff", str(bad), str(bad))
     assert code == 1 and err.startswith(f"Error: {bad}: not an Anki package")
 
 
 def test_every_command_has_help_and_is_in_the_readme() -> None:
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name, command in main.commands.items():
         assert command.help and command.help.strip(), name
         code, out, _ = run(name, "--help")
@@ -248,7 +248,7 @@ def test_top_level_help_shows_each_command_whole() -> None:
 
 
 def test_the_readme_subset_examples_each_write_their_own_file() -> None:
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Building your own subset")[1].split("\n## ")[0]
     builds = [line.split("#")[0].split() for line in section.splitlines() if line.startswith("muscle-deck build")]
     assert len(builds) >= 4

@@ -201,7 +201,7 @@ def test_search_filters_cards(page: Path, tmp_path: Path, query: str, wanted: se
 
 def test_search_finds_aliases_and_says_when_nothing_matches(mini: Path, tmp_path: Path) -> None:
     fact = mini / "lower-limb" / "gluteal" / "gluteus-medius.yaml"
-    fact.write_text(fact.read_text().replace("name: Gluteus medius\n",
+    fact.write_text(fact.read_text(encoding="utf-8").replace("name: Gluteus medius\n",
                                              "name: Gluteus medius\naliases: [Middle gluteal]\n"))
     index = write_preview(mini, TEMPLATES, tmp_path / "preview", Selection()).index
     shown = gallery(chromium(index, "?q=middle%20glut", tmp_path, "--dump-dom"))
@@ -223,7 +223,7 @@ def test_night_mode(page: Path, tmp_path: Path, night: bool) -> None:
     assert shown.body["data-night"] == ("1" if night else "0")
 
     # The pixels: the cards are painted in style.css's card background of that mode.
-    light_bg, night_bg = card_backgrounds((TEMPLATES / "style.css").read_text())
+    light_bg, night_bg = card_backgrounds((TEMPLATES / "style.css").read_text(encoding="utf-8"))
     assert luma(light_bg) > 180 and luma(night_bg) < 80
     shot = tmp_path / "shot.png"
     chromium(page, query, tmp_path, f"--screenshot={shot}", "--window-size=1000,1400")
@@ -267,9 +267,9 @@ def test_page_is_reproducible_and_escapes_facts(mini: Path, tmp_path: Path) -> N
     again = write_preview(mini, TEMPLATES, tmp_path / "a", Selection()).index.read_bytes()
     assert first == again
     fact = mini / "lower-limb" / "gluteal" / "gluteus-medius.yaml"
-    fact.write_text(fact.read_text().replace("name: Gluteus medius\n",
+    fact.write_text(fact.read_text(encoding="utf-8").replace("name: Gluteus medius\n",
                                              "name: Gluteus medius\naliases: ['<script>x</script>']\n"))
-    html = write_preview(mini, TEMPLATES, tmp_path / "b", Selection()).index.read_text()
+    html = write_preview(mini, TEMPLATES, tmp_path / "b", Selection()).index.read_text(encoding="utf-8")
     assert "<script>x</script>" not in html
     assert "&lt;script&gt;x&lt;/script&gt;" in html
 
@@ -279,7 +279,7 @@ def test_refuses_to_write_into_the_sources(mini: Path) -> None:
         write_preview(mini, TEMPLATES, mini / "preview", Selection())
     with pytest.raises(OutputError, match="inside"):
         write_preview(mini, TEMPLATES, TEMPLATES / "preview", Selection())
-    assert (ROOT / "templates" / "preview" / "index.html").read_text().startswith("{#")  # untouched
+    assert (ROOT / "templates" / "preview" / "index.html").read_text(encoding="utf-8").startswith("{#")  # untouched
 
 
 # --- pixels, without Pillow -------------------------------------------------------------------
@@ -374,7 +374,7 @@ def test_phone_screenshots_show_the_answer_of_every_card_kind(tmp_path: Path, ni
         longest[kind] = max(longest.get(kind, (0, "")), (int(end), key))
     assert set(longest) == {"origin", "insertion", "actions", "innervation", "blood-supply", "clinical", "reverse",
                             "nerve-muscles", "action-muscles", "lesion", "attachment-muscles", "myotome"}
-    light_bg, night_bg = card_backgrounds((TEMPLATES / "style.css").read_text())
+    light_bg, night_bg = card_backgrounds((TEMPLATES / "style.css").read_text(encoding="utf-8"))
     background = night_bg if night else light_bg
     keep = os.environ.get("MUSCLE_DECK_SCREENSHOTS")  # a folder to keep the pictures in, to look at them
     for kind, (end, key) in sorted(longest.items()):

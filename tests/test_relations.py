@@ -66,13 +66,13 @@ def test_adding_a_muscle_updates_generated_cards_in_place(mini: Path, tmp_path: 
     relock(mini, TEMPLATES, at=T0)
     v1 = tmp_path / "v1.apkg"
     build(mini, TEMPLATES, v1, Selection(), at=T1)
-    tfl = (mini / "lower-limb/gluteal/gluteus-minimus.yaml").read_text()
+    tfl = (mini / "lower-limb/gluteal/gluteus-minimus.yaml").read_text(encoding="utf-8")
     tfl = (tfl.replace("gluteus-minimus", "tensor-fasciae-latae").replace("Gluteus minimus", "Tensor fasciae latae")
            .replace("External surface of the ilium between the anterior and inferior gluteal lines",
                     "Anterior superior iliac spine and the iliac crest")
            .replace("Anterior surface of the greater trochanter", "Iliotibial tract")
            + "clue: arises from the anterior superior iliac spine and inserts on the iliotibial tract\n")
-    (mini / "lower-limb/gluteal/tensor-fasciae-latae.yaml").write_text(tfl)
+    (mini / "lower-limb/gluteal/tensor-fasciae-latae.yaml").write_text(tfl, encoding="utf-8")
     v2 = tmp_path / "v2.apkg"
     build(mini, TEMPLATES, v2, Selection(), at=T2)
     with collection(tmp_path / "col.anki2") as col:
@@ -86,14 +86,14 @@ def test_adding_a_muscle_updates_generated_cards_in_place(mini: Path, tmp_path: 
 
 
 def test_long_lists_are_split_or_left_out(mini: Path) -> None:
-    template = (mini / "lower-limb/gluteal/gluteus-minimus.yaml").read_text()
+    template = (mini / "lower-limb/gluteal/gluteus-minimus.yaml").read_text(encoding="utf-8")
     for i in range(10):  # ten more hip abductors supplied by the superior gluteal nerve
         group = "gluteal" if i < 5 else "posterior-thigh"
         text = (template.replace("gluteus-minimus", f"abductor-{i}").replace("Gluteus minimus", f"Abductor {i}")
                 .replace("group: gluteal", f"group: {group}")
                 .replace("Anterior surface", f"Surface {i}").replace("between the anterior", f"at {i}")
                 + f"clue: is the abductor numbered {i}\n")
-        (mini / "lower-limb" / group / f"abductor-{i}.yaml").write_text(text)
+        (mini / "lower-limb" / group / f"abductor-{i}.yaml").write_text(text, encoding="utf-8")
     facts = load(mini)
     every = render(facts, TEMPLATES)
     for card in every:

@@ -48,7 +48,7 @@ def templates_copy(tmp_path: Path) -> Path:
 
 def test_html_in_facts_shows_as_text_in_every_field(mini: Path, tmp_path: Path) -> None:
     path = mini / MEDIUS
-    path.write_text(path.read_text()
+    path.write_text(path.read_text(encoding="utf-8")
                     .replace("blood_supply: Superior gluteal artery",
                              "blood_supply: \"<script>alert(1)</script><img src=x onerror=alert(2)>\"")
                     .replace("name: Gluteus medius", "name: \"<img src=x onerror=alert(3)>\""))
@@ -75,7 +75,7 @@ def test_html_in_facts_shows_as_text_in_every_field(mini: Path, tmp_path: Path) 
 )
 def test_bad_templates_give_clean_errors(mini: Path, tmp_path: Path, template: str, message: str) -> None:
     templates = templates_copy(tmp_path)
-    (templates / "cards" / "origin.html").write_text(template)
+    (templates / "cards" / "origin.html").write_text(template, encoding="utf-8")
     out = tmp_path / "deck.apkg"
     code, _, err = run("build", "--decks", str(mini), "--templates", str(templates), "-o", str(out))
     assert code == 1

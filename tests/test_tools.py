@@ -79,7 +79,7 @@ def test_export_tsv_to_a_file(mini: Path, tmp_path: Path) -> None:
 
 def test_export_overwrites_atomically(mini: Path, tmp_path: Path) -> None:
     target = tmp_path / "cards.csv"
-    target.write_text("old\n")
+    target.write_text("old\n", encoding="utf-8")
     code, _, _ = run("export", "--format", "csv", "-o", str(target), "--decks", str(mini),
                      "--muscle", "gluteus-minimus", "--card", "origin")
     assert code == 0
@@ -165,7 +165,7 @@ def test_export_markdown_of_a_subset(mini: Path, tmp_path: Path) -> None:
 
 def test_export_markdown_escapes_markdown(mini: Path) -> None:
     path = mini / "lower-limb" / "gluteal" / "gluteus-minimus.yaml"
-    path.write_text(path.read_text().replace("Anterior surface", "Anterior *surface* <b>&amp; [x]"))
+    path.write_text(path.read_text(encoding="utf-8").replace("Anterior surface", "Anterior *surface* <b>&amp; [x]"))
     code, out, _ = run("export", "--format", "markdown", "--decks", str(mini), "--muscle", "gluteus-minimus",
                        "--card", "insertion")
     assert code == 0
@@ -238,12 +238,12 @@ def test_stats(mini: Path, tmp_path: Path) -> None:
 
 def test_stats_counts_a_part_s_blood_supply(mini: Path) -> None:
     path = mini / "lower-limb" / "posterior-thigh" / "biceps-femoris.yaml"
-    text = path.read_text()
+    text = path.read_text(encoding="utf-8")
     assert "blood_supply" not in text
     data = yaml.safe_load(text)
     for part in data["parts"]:
         part["blood_supply"] = "Perforating arteries"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     code, out, _ = run("stats", "--decks", str(mini))
     assert code == 0
     assert "  blood_supply    1 of 3:\n      gluteus-minimus\n" in out
@@ -284,20 +284,20 @@ def test_schema_check_fails_on_missing_or_stale_files(tmp_path: Path) -> None:
     assert last_error(err) == (f"Error: {fact} is missing; {registry} is missing; run `muscle-deck schema` "
                                "and commit the result")
     run("schema", "--out", str(tmp_path))
-    fact.write_text(fact.read_text().replace('"maxLength": 80', '"maxLength": 81', 1))
+    fact.write_text(fact.read_text(encoding="utf-8").replace('"maxLength": 80', '"maxLength": 81', 1))
     code, _, err = run("schema", "--check", "--out", str(tmp_path))
     assert code == 1
     assert last_error(err) == (f"Error: {fact} differs from builder/schema.py; run `muscle-deck schema` "
                                "and commit the result")
-    assert '"maxLength": 81' in fact.read_text()  # --check never writes
+    assert '"maxLength": 81' in fact.read_text(encoding="utf-8")  # --check never writes
 
 
 def test_the_json_schema_follows_the_validator_s_spec() -> None:
-    fact = json.loads((SCHEMAS / FACT_SCHEMA).read_text())
+    fact = json.loads((SCHEMAS / FACT_SCHEMA).read_text(encoding="utf-8"))
     assert list(fact["properties"]) == sorted(k.name for k in schema.FACT_FILE.keys)
     assert fact["required"] == [k.name for k in schema.FACT_FILE.keys if k.required]
     assert fact["properties"]["id"]["pattern"] == schema.KEBAB.replace("\\Z", "$")  # ECMAScript's end
-    registry = json.loads((SCHEMAS / REGISTRY_SCHEMA).read_text())
+    registry = json.loads((SCHEMAS / REGISTRY_SCHEMA).read_text(encoding="utf-8"))
     assert set(registry["properties"]) == {k.name for k in schema.REGISTRY_FILE.keys}
 
 
@@ -318,15 +318,16 @@ def test_every_deck_file_has_its_schema_line_and_validates_against_it(path: Path
     spec = json.loads(target.read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(spec)
     errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
-              for e in jsonschema.Draft202012Validator(spec).iter_errors(yaml.safe_load(path.read_text()))]
+              for e in jsonschema.Draft202012Validator(spec).iter_errors(
+                  yaml.safe_load(path.read_text(encoding="utf-8")))]
     assert not errors, errors
 
 
 def test_the_json_schema_rejects_what_the_validator_rejects(mini: Path) -> None:
     import jsonschema
 
-    spec = json.loads((SCHEMAS / FACT_SCHEMA).read_text())
-    data = yaml.safe_load((mini / "lower-limb" / "gluteal" / "gluteus-medius.yaml").read_text())
+    spec = json.loads((SCHEMAS / FACT_SCHEMA).read_text(encoding="utf-8"))
+    data = yaml.safe_load((mini / "lower-limb" / "gluteal" / "gluteus-medius.yaml").read_text(encoding="utf-8"))
     jsonschema.validate(data, spec)
     for bad in ({"orgin": data["origin"]}, {"id": "Gluteus medius"}, {"notes": [{"about": "colour"}]},
                 {"innervation": [{"nerve": "superior-gluteal", "roots": ["L9"]}]}):
@@ -391,7 +392,7 @@ def test_new_does_not_validate_until_filled_in(mini: Path) -> None:
 def test_new_without_a_group(mini: Path) -> None:
     code, _, _ = run("new", "deltoid", "--region", "upper-limb", "--decks", str(mini))
     assert code == 0
-    text = (mini / "upper-limb" / "deltoid.yaml").read_text()
+    text = (mini / "upper-limb" / "deltoid.yaml").read_text(encoding="utf-8")
     assert text.startswith("# yaml-language-server: $schema=../../schema/fact-file.schema.json\n")
     assert "\ngroup:  # optional: " in text
 
@@ -432,11 +433,11 @@ def test_new_needs_a_region(mini: Path) -> None:
 
 def test_new_never_overwrites(mini: Path) -> None:
     path = mini / "lower-limb" / "gluteal" / "gluteus-medius.yaml"
-    before = path.read_text()
+    before = path.read_text(encoding="utf-8")
     code, _, err = run("new", "gluteus-medius", "--region", "lower-limb", "--group", "gluteal", "--decks", str(mini))
     assert code == 1
     assert last_error(err) == f"Error: {shown(path)} already exists; edit it instead (nothing was written)"
-    assert path.read_text() == before
+    assert path.read_text(encoding="utf-8") == before
     # the same id elsewhere in the deck: ids are unique across the deck
     code, _, err = run("new", "gluteus-medius", "--region", "lower-limb", "--group", "posterior-thigh",
                        "--decks", str(mini))
@@ -446,7 +447,8 @@ def test_new_never_overwrites(mini: Path) -> None:
 
 
 def test_new_never_reuses_a_removed_id(mini: Path) -> None:
-    (mini / "registry" / "removed.yaml").write_text("removed:\n  piriformis: merged into another muscle\n")
+    (mini / "registry" / "removed.yaml").write_text("removed:\n  piriformis: merged into another muscle\n",
+                                                     encoding="utf-8")
     code, _, err = run("new", "piriformis", "--region", "lower-limb", "--decks", str(mini))
     assert code == 1
     assert last_error(err) == ("Error: 'piriformis' is the id of a removed muscle, and ids are never reused; "
@@ -456,19 +458,19 @@ def test_new_never_reuses_a_removed_id(mini: Path) -> None:
 # --- repository files ----------------------------------------------------------------------
 
 def test_pre_commit_and_workflows() -> None:
-    hooks = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    hooks = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
     hook = hooks["repos"][0]["hooks"][0]
     assert hooks["repos"][0]["repo"] == "local"
     assert hook["entry"].startswith("muscle-deck validate")
     assert (hook["language"], hook["pass_filenames"], hook["files"]) == ("system", False, "^decks/")
-    test = (ROOT / ".github" / "workflows" / "test.yml").read_text()
+    test = (ROOT / ".github" / "workflows" / "test.yml").read_text(encoding="utf-8")
     assert 'python3 -m pip install ".[test]" && python3 -m pytest' in test
     matrix = yaml.safe_load(test)["jobs"]["test"]["strategy"]["matrix"]
     assert set(matrix["os"]) == {"ubuntu-latest", "macos-latest", "windows-latest"}
-    oldest = re.search(r'requires-python = ">=(3\.\d+)"', (ROOT / "pyproject.toml").read_text())
+    oldest = re.search(r'requires-python = ">=(3\.\d+)"', (ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert oldest and matrix["python-version"][0] == oldest.group(1) and len(matrix["python-version"]) == 2
     assert "muscle-deck validate" in test
-    release = (ROOT / ".github" / "workflows" / "release.yml").read_text()
+    release = (ROOT / ".github" / "workflows" / "release.yml").read_text(encoding="utf-8")
     assert 'gh release create "$GITHUB_REF_NAME" dist/*.apkg --generate-notes' in release
     for text in (test, release):
         hosts = set(re.findall(r"https?://([^/\s\"']+)", text))
@@ -481,10 +483,11 @@ def test_schema_command_adds_missing_schema_lines(mini: Path, tmp_path: Path) ->
     out = tmp_path / "schema"
     write_schemas(out, decks=mini)  # gives every file of the sample deck its line
     fact = mini / "lower-limb" / "gluteal" / "gluteus-minimus.yaml"
-    body = fact.read_text().split("\n", 1)[1]
-    fact.write_text(body)  # a contributor's new file, without the line
+    body = fact.read_text(encoding="utf-8").split("\n", 1)[1]
+    fact.write_text(body, encoding="utf-8")  # a contributor's new file, without the line
     with pytest.raises(ScaffoldError, match="gluteus-minimus.yaml has no schema line"):
         write_schemas(out, check=True, decks=mini)
     write_schemas(out, decks=mini)
-    assert fact.read_text() == "# yaml-language-server: $schema=../../../schema/fact-file.schema.json\n" + body
+    line = "# yaml-language-server: $schema=../../../schema/fact-file.schema.json\n"
+    assert fact.read_text(encoding="utf-8") == line + body
     write_schemas(out, check=True, decks=mini)

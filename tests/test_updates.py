@@ -37,7 +37,7 @@ def test_edit_updates_only_that_muscles_changed_notes(mini: Path, tmp_path: Path
         before = {c: col.get_card(c).reps for c in col.find_cards("")}
         # a contributor fixes the long head's origin, and a new release is built
         path = mini / BICEPS
-        path.write_text(path.read_text().replace("text: Ischial tuberosity",
+        path.write_text(path.read_text(encoding="utf-8").replace("text: Ischial tuberosity",
                                                  "text: Medial facet of the ischial tuberosity"))
         v2 = tmp_path / "v2.apkg"
         build(mini, TEMPLATES, v2, Selection(), at=T2)
@@ -94,7 +94,7 @@ def test_unlocked_edit_in_a_plain_copy_reaches_users(mini: Path, tmp_path: Path)
     """Without re-locking (a copy of decks/ outside git), the edited note still gets newer."""
     v1 = released(mini, tmp_path)
     path = mini / "lower-limb/gluteal/gluteus-minimus.yaml"
-    path.write_text(path.read_text().replace("Anterior surface", "Anterolateral surface"))
+    path.write_text(path.read_text(encoding="utf-8").replace("Anterior surface", "Anterolateral surface"))
     v2 = tmp_path / "v2.apkg"
     result = build(mini, TEMPLATES, v2, Selection(), at=T2)
     assert result.unlocked == 1
@@ -107,11 +107,12 @@ def test_unlocked_edit_in_a_plain_copy_reaches_users(mini: Path, tmp_path: Path)
 def test_renamed_muscle_keeps_its_guids(mini: Path, tmp_path: Path) -> None:
     v1 = released(mini, tmp_path)
     old = mini / "lower-limb/gluteal/gluteus-minimus.yaml"
-    text = old.read_text().replace("id: gluteus-minimus", "id: glutaeus-minimus\nformer_ids: [gluteus-minimus]")
+    text = old.read_text(encoding="utf-8").replace("id: gluteus-minimus",
+                                                   "id: glutaeus-minimus\nformer_ids: [gluteus-minimus]")
     old.unlink()
-    (mini / "lower-limb/gluteal/glutaeus-minimus.yaml").write_text(text)
+    (mini / "lower-limb/gluteal/glutaeus-minimus.yaml").write_text(text, encoding="utf-8")
     medius = mini / "lower-limb/gluteal/gluteus-medius.yaml"
-    medius.write_text(medius.read_text().replace("muscle: gluteus-minimus", "muscle: glutaeus-minimus"))
+    medius.write_text(medius.read_text(encoding="utf-8").replace("muscle: gluteus-minimus", "muscle: glutaeus-minimus"))
     # no released note disappears: the renamed muscle's notes keep their keys and GUIDs
     relock(mini, TEMPLATES, at=T2)
     v2 = tmp_path / "v2.apkg"
@@ -127,8 +128,8 @@ def test_renamed_muscle_keeps_its_guids(mini: Path, tmp_path: Path) -> None:
 def test_a_released_note_cannot_vanish_unlisted(mini: Path) -> None:
     relock(mini, TEMPLATES, at=T0)
     path = mini / "lower-limb/gluteal/gluteus-medius.yaml"
-    text = path.read_text()
-    path.write_text(text.replace("blood_supply: Superior gluteal artery\n", ""))
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("blood_supply: Superior gluteal artery\n", ""), encoding="utf-8")
     found = lock_problems(mini, TEMPLATES)
     assert len(found) == 1
     assert found[0].startswith("1 released notes would disappear without being listed as removed: "
@@ -136,7 +137,7 @@ def test_a_released_note_cannot_vanish_unlisted(mini: Path) -> None:
     with pytest.raises(LockError):
         relock(mini, TEMPLATES, at=T1)
     (mini / "registry" / "removed.yaml").write_text(
-        "removed:\n  gluteus-medius/blood-supply: folded into the gluteal arteries card\n")
+        "removed:\n  gluteus-medius/blood-supply: folded into the gluteal arteries card\n", encoding="utf-8")
     assert lock_problems(mini, TEMPLATES) == [
         "1 released notes were removed (first: gluteus-medius/blood-supply); run `muscle-deck lock` "
         "to record it"]

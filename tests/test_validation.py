@@ -55,7 +55,7 @@ def problems_in(decks: Path, text: str | bytes, name: str = MINIMUS) -> list[str
 
 
 def test_the_good_file_is_fine(mini: Path) -> None:
-    (mini / MINIMUS).write_text(GOOD)
+    (mini / MINIMUS).write_text(GOOD, encoding="utf-8")
     assert validate(mini) == (0, [])
 
 
@@ -156,13 +156,13 @@ def test_duplicate_ids_across_files(mini: Path) -> None:
 
 
 def test_every_problem_reported_in_one_run(mini: Path) -> None:
-    (mini / MINIMUS).write_text(GOOD.replace("orig", "orgi").replace("joint: hip", "joint: hips"))
+    (mini / MINIMUS).write_text(GOOD.replace("orig", "orgi").replace("joint: hip", "joint: hips"), encoding="utf-8")
     bad = mini / "lower-limb/gluteal/gluteus-medius.yaml"
-    bad.write_text(bad.read_text() + "name: twice\n")
+    bad.write_text(bad.read_text(encoding="utf-8") + "name: twice\n")
     code, lines = validate(mini)
     assert code == 1
     assert len(lines) == 5 and lines[-1].startswith("Error: 4 problems")
-    last = len(bad.read_text().splitlines())
+    last = len(bad.read_text(encoding="utf-8").splitlines())
     assert any(f"gluteus-medius.yaml:{last}:1: duplicate key 'name' (first at line 2)" in line for line in lines)
     assert any("gluteus-minimus.yaml:12:12: unknown joint 'hips'" in line for line in lines)
 
@@ -172,7 +172,7 @@ def test_build_writes_nothing_on_invalid_input(mini: Path, tmp_path: Path) -> No
     runner = CliRunner()
     assert runner.invoke(main, ["build", "--decks", str(mini), "-o", str(out)]).exit_code == 0
     before = out.read_bytes()
-    (mini / MINIMUS).write_text(GOOD.replace("joint: hip", "joint: hips"))
+    (mini / MINIMUS).write_text(GOOD.replace("joint: hip", "joint: hips"), encoding="utf-8")
     result = runner.invoke(main, ["build", "--decks", str(mini), "-o", str(out)])
     assert result.exit_code == 1
     assert "unknown joint 'hips'" in result.stderr
@@ -183,8 +183,8 @@ def test_build_writes_nothing_on_invalid_input(mini: Path, tmp_path: Path) -> No
 def test_a_file_that_does_not_parse_is_the_only_problem_reported(mini: Path) -> None:
     """Other files that name its muscle are not blamed for it: its file name is its id."""
     medius = mini / "lower-limb/gluteal/gluteus-medius.yaml"
-    assert "muscle: gluteus-minimus" in medius.read_text()  # a reference to the broken file's muscle
-    (mini / MINIMUS).write_text(GOOD.replace("name: Gluteus minimus", "name: [Gluteus minimus"))
+    assert "muscle: gluteus-minimus" in medius.read_text(encoding="utf-8")  # a reference to the broken file's muscle
+    (mini / MINIMUS).write_text(GOOD.replace("name: Gluteus minimus", "name: [Gluteus minimus"), encoding="utf-8")
     code, lines = validate(mini)
     assert code == 1
     assert lines[-1].startswith("Error: 1 problem")
@@ -223,7 +223,7 @@ def test_a_link_to_a_device_is_reported_not_read(mini: Path) -> None:
 @POSIX
 def test_a_link_out_of_the_decks_folder_is_reported(mini: Path, tmp_path: Path) -> None:
     outside = tmp_path / "elsewhere.yaml"
-    outside.write_text(GOOD)
+    outside.write_text(GOOD, encoding="utf-8")
     (mini / "lower-limb" / "gluteal" / "elsewhere.yaml").symlink_to(outside)
     assert "elsewhere.yaml:1:1: is a link to " in only_problem(mini)
     (mini / "lower-limb" / "gluteal" / "elsewhere.yaml").unlink()
@@ -283,19 +283,19 @@ def test_notes_cues_and_clinical_facts(mini: Path, extra: str, expected: str) ->
 
 def test_a_nerve_injury_names_movements_its_muscles_make(mini: Path) -> None:
     registry = mini / "registry" / "registry.yaml"
-    registry.write_text(registry.read_text().replace("      - {joint: hip, movement: medial-rotation}",
+    registry.write_text(registry.read_text(encoding="utf-8").replace("      - {joint: hip, movement: medial-rotation}",
                                                      "      - {joint: knee, movement: flexion}"))
     code, lines = validate(mini)
     assert code == 1
-    line = registry.read_text().splitlines().index("      - {joint: knee, movement: flexion}") + 1
+    line = registry.read_text(encoding="utf-8").splitlines().index("      - {joint: knee, movement: flexion}") + 1
     assert lines[0] == (f"{registry}:{line}:9: no muscle supplied by the Superior gluteal nerve produces knee: "
                         "flexion; check the muscles' actions and nerves, or remove it")
 
 
 def test_a_reverse_card_must_fit_one_muscle(mini: Path) -> None:
     medius = mini / "lower-limb" / "gluteal" / "gluteus-medius.yaml"
-    kept = [line for line in medius.read_text().splitlines() if not line.startswith("clue:")]
-    medius.write_text("\n".join(kept) + "\n")
+    kept = [line for line in medius.read_text(encoding="utf-8").splitlines() if not line.startswith("clue:")]
+    medius.write_text("\n".join(kept) + "\n", encoding="utf-8")
     code, lines = validate(mini)
     assert code == 1
     assert lines[0].endswith("gluteus-minimus.yaml:6:3: its reverse card would ask the same as the one for Gluteus "
