@@ -131,8 +131,8 @@ class Muscle:
         """The muscle's own cards, in order: origin, insertion, actions (a card a joint),
         innervation, blood supply, each clinical fact, reverse. Where the muscle's parts differ,
         a card per part; parts with the same answer share one card (the first one's)."""
-        cards = [OwnCard(kind, parts, None, value) for kind, fact in (("origin", "origin"), ("insertion", "insertion"))
-                 for parts, value in self._alike(fact)]
+        cards = [OwnCard(kind, parts, None, value) for kind in ("origin", "insertion")
+                 for parts, value in self._alike(kind)]
         joints: dict[tuple[str, tuple[Action, ...]], list[Part]] = {}
         for part, actions in self.units("actions"):
             for joint in dict.fromkeys(a.joint for a in actions):  # type: ignore[attr-defined]

@@ -107,6 +107,8 @@ def _write_package(package: Any, model_mod: int, path: Path) -> None:
         try:
             package.write_to_db(conn.cursor(), model_mod, itertools.count(model_mod * 1000))
             conn.commit()
+        except sqlite3.Error as err:  # e.g. "database or disk is full"
+            raise OSError(f"cannot write the collection ({err})") from None
         finally:
             conn.close()
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:

@@ -31,16 +31,14 @@ class Item:
     muscle: Muscle
     parts: tuple[Part, ...] = ()
     qualifier: str = ""
-    detail: str = ""
     prime: bool = False
 
     def context(self) -> dict[str, object]:
         parts = " and ".join(p.name for p in self.parts)
         if self.muscle.names_itself(self.parts):  # 'Iliocostalis lumborum', not 'Iliocostalis, iliocostalis lumborum'
             return {"name": parts[:1].upper() + parts[1:], "part": "", "qualifier": self.qualifier,
-                    "detail": self.detail, "prime": self.prime}
-        return {"name": self.muscle.name, "part": parts, "qualifier": self.qualifier, "detail": self.detail,
-                "prime": self.prime}
+                    "prime": self.prime}
+        return {"name": self.muscle.name, "part": parts, "qualifier": self.qualifier, "prime": self.prime}
 
 
 def plans(facts: Facts) -> list[Plan]:
@@ -57,13 +55,12 @@ class _Mention:
     muscle: Muscle
     part: Part | None
     qualifier: str = ""
-    detail: str = ""
     prime: bool = False
 
 
 def _items(mentions: list[_Mention]) -> list[Item]:
     """One item per muscle, prime movers first, then by name. A muscle meant whole (or in
-    every one of its parts) names no part; qualifiers and details are kept where all agree."""
+    every one of its parts) names no part; a qualifier is kept where all agree."""
     by_muscle: dict[str, list[_Mention]] = {}
     for mention in mentions:
         by_muscle.setdefault(mention.muscle.id, []).append(mention)
@@ -73,9 +70,8 @@ def _items(mentions: list[_Mention]) -> list[Item]:
         parts = tuple(dict.fromkeys(m.part for m in group if m.part is not None))
         whole = any(m.part is None for m in group) or set(parts) == set(muscle.parts)
         qualifiers = {m.qualifier for m in group}
-        details = {m.detail for m in group}
         items.append(Item(muscle, () if whole else parts, qualifiers.pop() if len(qualifiers) == 1 else "",
-                          details.pop() if len(details) == 1 else "", any(m.prime for m in group)))
+                          any(m.prime for m in group)))
     return sorted(items, key=lambda i: (not i.prime, i.muscle.name))
 
 
@@ -106,7 +102,7 @@ def _action_plans(facts: Facts) -> Iterator[Plan]:
             for a in actions:  # type: ignore[attr-defined]
                 if a.movement not in NOT_ASKED and a.joint not in NOT_ASKED_AT:
                     mentions.setdefault((a.joint, a.movement), []).append(
-                        _Mention(muscle, part, a.qualifier or "", a.detail or "", a.prime))
+                        _Mention(muscle, part, a.qualifier or "", a.prime))
     for (joint, movement), found in sorted(mentions.items()):
         items = _items(found)
         base = f"action:{joint}:{movement}"

@@ -140,6 +140,24 @@ def test_a_full_disk_is_an_error_and_leaves_nothing(mini: Path, tmp_path: Path,
     assert not (tmp_path / "new").exists()  # not even the folder it would have made
 
 
+def test_a_full_disk_while_the_collection_is_written_is_an_error(mini: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    import genanki
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(genanki.Package, "write_to_db", full)
+    out = tmp_path / "deck.apkg"
+    code, _, err = run("build", "--decks", str(mini), "-o", str(out))
+    assert code == 1
+    assert error_line(err) == (f"Error: {out}: cannot write it: cannot write the collection (database or disk is "
+                               "full); choose another path with -o")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["decks"]
+
+
 @POSIX
 def test_sigterm_is_handled_like_ctrl_c(mini: Path, tmp_path: Path) -> None:
     out = tmp_path / "deck.apkg"
