@@ -1,4 +1,8 @@
-"""The whole program on one screen: load → render → select → stamp → write."""
+"""The whole program on one screen: load → render → select → note → stamp → write.
+
+Every command runs the same first stages (`cards`): `build` writes the selected cards as an
+Anki package, `preview` as a page, `export` as CSV or a study sheet, `stats` and `list` count them.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,34 @@ from typing import NamedTuple
 from . import lock
 from .load import load
 from .model import Card, Facts
+from .note import Fields, fields, note_environment
 from .package import Stamped, note_type_digest, write
-from .render import is_own, render
+from .pictures import with_pictures
+from .render import render
 from .select import Selection, select
+
+
+class Chosen(NamedTuple):
+    """The facts, the full deck's cards, and the cards and muscles a selection keeps."""
+
+    facts: Facts
+    every: list[Card]
+    cards: list[Card]
+    muscles: int
+
+
+def cards(decks: Path, templates: Path, selection: Selection | None = None, media: Path | None = None) -> Chosen:
+    """Load → render → select: the cards a selection keeps, in course order."""
+    facts = with_pictures(load(decks), media)  # the fact files, read safely and checked; the images
+    every = render(facts, templates)  # every card of the full deck
+    chosen = select(facts, every, selection or Selection())  # the subset asked for
+    return Chosen(facts, every, chosen.cards, len(chosen.muscles))
+
+
+def notes(chosen: list[Card], templates: Path) -> list[Fields]:
+    """Each card's Anki note fields."""
+    env = note_environment(templates)
+    return [fields(card, env) for card in chosen]
 
 
 @dataclass(frozen=True)
@@ -21,7 +50,7 @@ class BuildResult:
 
     output: Path
     notes: int
-    muscles: int  # the muscles the filters selected
+    muscles: int  # the muscles the selected cards are about
     own_cards: int  # cards about one muscle each
     across: int  # cards across muscles
     by_kind: dict[str, int]
@@ -29,17 +58,16 @@ class BuildResult:
 
 
 def build(decks: Path, templates: Path, output: Path, selection: Selection | None = None,
-          at: int | None = None) -> BuildResult:
+          at: int | None = None, media: Path | None = None) -> BuildResult:
     """Build an .apkg of the selected cards; write nothing if anything is wrong."""
-    facts = load(decks)  # the fact files, read safely and checked
-    cards = render(facts, templates)  # every card of the full deck
-    chosen = select(facts, cards, selection or Selection())  # the subset asked for
-    stamps = stamp(chosen.cards, note_type_digest(templates), lock.read(decks),
+    chosen = cards(decks, templates, selection, media)
+    stamps = stamp(chosen.cards, notes(chosen.cards, templates), note_type_digest(templates), lock.read(decks),
                    lock.now() if at is None else at)  # each note's version time, from the lock
-    write(stamps.notes, {r.id: r.name for r in facts.registry.regions.values()}, templates, stamps.model_mod,
-          output, protected=(decks, templates))  # the package, atomically
-    own = sum(1 for c in chosen.cards if is_own(c))
-    return BuildResult(output, len(chosen.cards), len(chosen.muscles), own, len(chosen.cards) - own,
+    regions = {r.id: r.name for r in chosen.facts.registry.regions.values()}
+    write(stamps.notes, regions, templates, stamps.model_mod, output, protected=(decks, templates))
+    own = sum(1 for c in chosen.cards if c.own)
+    about = {m for c in chosen.cards for m in c.muscles}
+    return BuildResult(output, len(chosen.cards), len(about), own, len(chosen.cards) - own,
                        dict(Counter(c.kind for c in chosen.cards)), stamps.unlocked)
 
 
@@ -52,31 +80,31 @@ class Stamps(NamedTuple):
     unlocked: int
 
 
-def stamp(cards: list[Card], note_type: str, versions: dict[str, lock.Version], at: int) -> Stamps:
-    """Each card's note with its GUID and the time its content was released; content the lock
-    does not have gets the build time `at` (`note_type`: the note type's digest)."""
+def stamp(chosen: list[Card], fields_: list[Fields], note_type: str, versions: dict[str, lock.Version],
+          at: int) -> Stamps:
+    """Each card's note with its GUID, its version time from the lock, and its place among new
+    cards (the card's place in course order); `note_type`: the note type's digest."""
     model_mod, model_new = lock.stamped(lock.MODEL_KEY, note_type, versions, at)
     unlocked = int(model_new)
-    notes = []
-    for card in cards:
-        mod, new = lock.stamped(card.key, lock.digest(card), versions, at)
-        notes.append(Stamped(card, lock.guid(card.key), mod))
+    stamped = []
+    for position, (card, note) in enumerate(zip(chosen, fields_, strict=True), 1):
+        mod, new = lock.stamped(card.key, lock.digest(note, card.tags), versions, at)
+        stamped.append(Stamped(card, note, lock.guid(card.key), mod, position))
         unlocked += new
-    return Stamps(notes, model_mod, unlocked)
+    return Stamps(stamped, model_mod, unlocked)
 
 
-def full_deck(decks: Path, templates: Path) -> tuple[Facts, list[Card], dict[str, str]]:
-    """The facts, every card, and every note's key → content digest (with the note type's)."""
-    facts = load(decks)
-    cards = render(facts, templates)
-    keyed = {c.key: lock.digest(c) for c in cards}
+def full_deck(decks: Path, templates: Path) -> tuple[Facts, dict[str, str]]:
+    """The facts and every note's key → content digest (with the note type's)."""
+    chosen = cards(decks, templates)
+    keyed = {c.key: lock.digest(n, c.tags) for c, n in zip(chosen.every, notes(chosen.every, templates), strict=True)}
     keyed[lock.MODEL_KEY] = note_type_digest(templates)
-    return facts, cards, keyed
+    return chosen.facts, keyed
 
 
 def relock(decks: Path, templates: Path, at: int | None = None) -> tuple[int, int]:
     """Record the full deck's current notes in the lock; (changed, removed) counts."""
-    facts, _, keyed = full_deck(decks, templates)
+    facts, keyed = full_deck(decks, templates)
     old = lock.read(decks)
     new = lock.updated(keyed, old, facts.registry.removed, lock.now() if at is None else at)
     changed = sum(1 for k, v in new.items() if k not in old or old[k].digest != v.digest)
@@ -87,5 +115,5 @@ def relock(decks: Path, templates: Path, at: int | None = None) -> tuple[int, in
 
 def lock_problems(decks: Path, templates: Path) -> list[str]:
     """Why the committed lock is out of date (empty when it is current)."""
-    facts, _, keyed = full_deck(decks, templates)
+    facts, keyed = full_deck(decks, templates)
     return lock.problems(keyed, lock.read(decks), facts.registry.removed)

@@ -95,8 +95,8 @@ def build(output: Path, decks: Path | None, templates: Path | None, **filters: A
     from .build import build as run
 
     result = run(_decks(decks), _templates(templates), output, _selection(filters))
-    click.echo(f"Wrote {output}: {result.notes} notes: {result.own_cards} cards of the {result.muscles} muscles "
-               f"selected, {result.across} cards across muscles")
+    click.echo(f"Wrote {output}: {result.notes} notes about {result.muscles} muscles: {result.own_cards} cards "
+               f"about one muscle each, {result.across} cards across muscles")
     click.echo("  by card kind: " + ", ".join(f"{k} {n}" for k, n in sorted(result.by_kind.items())))
     if result.unlocked and decks is None:
         click.echo(f"  note: {result.unlocked} notes differ from decks/notes.lock and carry this build's time; "
@@ -110,17 +110,14 @@ def build(output: Path, decks: Path | None, templates: Path | None, **filters: A
 def list_(decks: Path | None, templates: Path | None, **filters: Any) -> None:
     """List the muscles the filters select (id, name, region/group). With --card or --tag, only
     the muscles that have such cards."""
-    from .load import load
-    from .select import select, select_muscles
+    from .build import cards
+    from .select import select_muscles
 
-    facts = load(_decks(decks))
     selection = _selection(filters)
-    chosen = select_muscles(facts, selection)
+    kept = cards(_decks(decks), _templates(templates), selection)
+    chosen = select_muscles(kept.facts, selection)
     if selection.cards or selection.tags:
-        from .render import is_own, render
-
-        kept = select(facts, render(facts, _templates(templates)), selection).cards
-        having = {m for c in kept if is_own(c) for m in c.muscles}
+        having = {m for c in kept.cards if c.own for m in c.muscles}
         chosen = [m for m in chosen if m.id in having]
     width = max((len(m.id) for m in chosen), default=0)
     for m in chosen:
@@ -130,11 +127,11 @@ def list_(decks: Path | None, templates: Path | None, **filters: Any) -> None:
 @main.command(short_help="List the kinds of card, for --card.")
 def kinds() -> None:
     """List the kinds of card (the values of --card) and what each asks."""
-    from .render import KINDS
+    from .kinds import KINDS
 
-    width = max(map(len, KINDS))
-    for kind, about in KINDS.items():
-        click.echo(f"{kind:<{width}}  {about}")
+    width = max(len(k.name) for k in KINDS)
+    for kind in KINDS:
+        click.echo(f"{kind.name:<{width}}  {kind.asks}")
 
 
 @main.command(short_help="Check every fact file.")

@@ -58,3 +58,7 @@ class LockError(MuscleDeckError):
 
 class PackageError(MuscleDeckError):
     """An .apkg file cannot be read."""
+
+
+class TemplateError(MuscleDeckError):
+    """A card template cannot be read or rendered."""

@@ -12,10 +12,15 @@ from .errors import Problem, ValidationError
 from .model import (
     Action,
     Attachment,
+    Boundary,
+    CardNote,
     Clinical,
     Condition,
     Confusable,
+    Content,
     Facts,
+    Form,
+    Formed,
     Innervation,
     Joint,
     Lesion,
@@ -24,9 +29,11 @@ from .model import (
     Nerve,
     Note,
     Part,
+    Passage,
     Region,
     Registry,
     Source,
+    Space,
     nerves_injured_with,
 )
 from .yamlsafe import Document, read
@@ -34,7 +41,7 @@ from .yamlsafe import Document, read
 REGISTRY_DIR = "registry"
 REQUIRED_FACTS = ("origin", "insertion", "actions", "innervation")
 _KINDS = ("regions", "joints", "movements", "nerves", "sources", "landmarks", "removed", "myotomes",
-          "lesions", "clinical")
+          "lesions", "clinical", "lists", "card_notes", "spaces")
 # Registry entries by kind, then id: (value, or None if it is invalid; the file it is in).
 Entries = dict[str, dict[str, tuple[Any, Document]]]
 
@@ -57,6 +64,9 @@ def load(decks: Path) -> Facts:
     _check_refs(refs, entries, ids | broken, problems)
     if not problems:  # the checks that need every muscle and a sound registry
         registry = _registry(entries)
+        every = Facts(registry, tuple(m for m, _ in muscles))
+        for muscle, doc in muscles:
+            _check_card_refs(muscle, every, doc, problems)
         _check_lesions(registry, entries, [m for m, _ in muscles], problems)
         _check_reverse_questions(muscles, problems)
     if problems:
@@ -179,8 +189,6 @@ def _read_fact(decks: Path, path: Path, entries: Entries, problems: list[Problem
         _check_path(decks, path, doc, entries, own)
         _check_facts(doc, entries, own)
     muscle = None if own else _muscle(doc)
-    if muscle is not None:
-        _check_card_refs(muscle, doc, own)
     problems.extend(own)
     return (None if own else muscle), doc, (doc.data if well_formed else None)
 
@@ -286,9 +294,11 @@ def _check_roots(doc: Document, at: tuple[Any, ...], supply: dict[str, Any], ner
                                                      "or the nerve's entry in the registry"))
 
 
-def _check_card_refs(muscle: Muscle, doc: Document, problems: list[Problem]) -> None:
+def _check_card_refs(muscle: Muscle, facts: Facts, doc: Document, problems: list[Problem]) -> None:
     """Each note and cue names a card the muscle has."""
-    cards = muscle.card_refs()
+    from .kinds import card_refs
+
+    cards = card_refs(muscle, facts)
     named = [("notes", i, n.card) for i, n in enumerate(muscle.notes)]
     named += [("confusable", i, c.card) for i, c in enumerate(muscle.confusable)]
     for field, i, card in named:
@@ -363,19 +373,20 @@ def _check_lesions(registry: Registry, entries: Entries, muscles: list[Muscle], 
 
 def _check_reverse_questions(muscles: list[tuple[Muscle, Document]], problems: list[Problem]) -> None:
     """Each reverse card's question fits one muscle only."""
+    from .kinds import reverse_question
+
     asked: dict[object, tuple[Muscle, Part | None]] = {}
     for muscle, doc in muscles:
-        for card in muscle.own_cards():
-            if card.kind != "reverse":
+        for part in muscle.parts if not (muscle.origin and muscle.insertion) else [None]:
+            question = reverse_question(muscle, part)
+            if question is None:
                 continue
-            part = card.parts[0] if card.parts else None
-            if card.value in asked:
-                other, other_part = asked[card.value]
+            other, other_part = asked.setdefault(question, (muscle, part))
+            if other is not muscle:
                 at: tuple[Any, ...] = ("parts", muscle.parts.index(part)) if part else ("origin",)
                 problems.append(doc.problem(at, "its reverse card would ask the same as the one for "
                                             f"{_named(other, other_part)}; give one of them a 'clue' that tells "
                                             "them apart (see CONTRIBUTING.md)"))
-            asked.setdefault(card.value, (muscle, part))
 
 
 def _named(muscle: Muscle, part: Part | None) -> str:
@@ -397,6 +408,11 @@ def _registry(entries: Entries) -> Registry:
         sources={k: Source(k, v["kind"], v["short"], v["citation"], v.get("url"))
                  for k, v in values("sources").items()},
         landmarks={k: v["name"] for k, v in values("landmarks").items()},
+        landmark_parents={k: v["part_of"] for k, v in values("landmarks").items() if v.get("part_of")},
+        lists={k: tuple(v.get("groups", ())) if v["ask"] == "by-group" else v["ask"]
+               for k, v in values("lists").items()},
+        card_notes={k: CardNote(v["text"], tuple(v["sources"])) for k, v in values("card_notes").items()},
+        spaces={k: _space(k, v) for k, v in values("spaces").items()},
         removed=values("removed"),
         myotomes={k: Myotome(k, v["joint"], v["movement"], tuple(v["muscles"]), tuple(v["sources"]))
                   for k, v in values("myotomes").items()},
@@ -406,6 +422,18 @@ def _registry(entries: Entries) -> Registry:
                                tuple(v.get("muscles", ())), tuple(v["sources"]))
                   for k, v in values("clinical").items()},
     )
+
+
+def _space(space_id: str, v: dict[str, Any]) -> Space:
+    return Space(space_id, v["name"], v["kind"], v["region"],
+                 tuple(Boundary(b["side"], tuple(b.get("muscles", ())), tuple(b.get("landmarks", ())), b.get("text"))
+                       for b in v.get("boundaries", ())),
+                 tuple(Content(c["structure"], c["kind"]) for c in v.get("contents", ())), tuple(v["sources"]),
+                 v.get("part_of"), v.get("level"), v.get("notes"), tuple(v.get("note_sources", ())))
+
+
+def _form(data: dict[str, Any] | None) -> Form | None:
+    return Form(data.get("shape"), data.get("fibres"), tuple(data["sources"])) if data else None
 
 
 def _attachment(data: dict[str, Any] | None) -> Attachment | None:
@@ -440,4 +468,9 @@ def _muscle(doc: Document) -> Muscle:
                          p.get("clue"))
                     for p in d.get("parts", ())),
         sources=tuple(d["sources"]),
+        rare_aliases=tuple(d.get("rare_aliases", ())),
+        form=_form(d.get("form")),
+        passes=tuple(Passage(p["structure"], p["kind"], p["relation"], p.get("detail"), tuple(p["sources"]))
+                     for p in d.get("passes", ())),
+        forms=tuple(Formed(f["structure"], f.get("detail"), tuple(f["sources"])) for f in d.get("forms", ())),
     )

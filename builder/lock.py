@@ -14,11 +14,11 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import LockError
-from .model import Card
 from .output import replacing
 
 LOCK_FILE = "notes.lock"
@@ -47,10 +47,9 @@ def guid(key: str) -> str:
     return str(genanki.guid_for("muscle-deck", key))
 
 
-def digest(card: Card) -> str:
-    """A digest of everything a note carries to Anki (fields and tags)."""
-    text = "\x1f".join((card.front, card.back, card.sources, card.muscle_names, card.kind,
-                        " ".join(sorted(card.tags))))
+def digest(fields: Sequence[str], tags: Sequence[str]) -> str:
+    """A digest of everything a note carries to Anki (its fields and tags)."""
+    text = "\x1f".join((*fields, " ".join(sorted(tags))))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, NamedTuple
 
 TAG = "muscle-deck"  # the prefix of every tag the deck's notes carry
 
@@ -67,6 +66,35 @@ class Confusable:
 
 
 @dataclass(frozen=True)
+class Form:
+    """A muscle's shape and fibre arrangement, as a reference gives them."""
+
+    shape: str | None
+    fibres: str | None
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A structure that pierces a muscle or passes between, through or on it."""
+
+    structure: str
+    kind: str  # nerve, artery, duct, tendon…
+    relation: str  # pierces, between-heads, through, within, on-surface, crosses, wraps, lies-on, tendon-under
+    detail: str | None
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Formed:
+    """A ligament or aponeurosis that is the muscle's own (the inguinal ligament of the external oblique)."""
+
+    structure: str
+    detail: str | None
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Part:
     """A head or part of a muscle whose facts differ from the rest."""
 
@@ -104,6 +132,10 @@ class Muscle:
     notes: tuple[Note, ...] = ()
     parts: tuple[Part, ...] = ()
     sources: tuple[str, ...] = ()
+    rare_aliases: tuple[str, ...] = ()  # searchable, never shown on a card
+    form: Form | None = None
+    passes: tuple[Passage, ...] = ()
+    forms: tuple[Formed, ...] = ()
 
     @property
     def identity(self) -> str:
@@ -117,57 +149,11 @@ class Muscle:
             return [(None, own)]
         return [(p, getattr(p, fact)) for p in self.parts if getattr(p, fact)]
 
-    def reverse_question(self, part: Part | None) -> object:
-        """What the reverse card of the muscle (or a part) asks from: its clue, else the first
-        landmarks of its origin and insertion; None if it lacks either."""
-        origin = self.origin or (part.origin if part else None)
-        insertion = self.insertion or (part.insertion if part else None)
-        if not (origin and insertion):
-            return None
-        clue = part.clue if part else self.clue
-        return clue or (origin.sites[:3], insertion.sites[:3])
-
-    def own_cards(self) -> list[OwnCard]:
-        """The muscle's own cards, in order: origin, insertion, actions (a card a joint),
-        innervation, blood supply, each clinical fact, reverse. Where the muscle's parts differ,
-        a card per part; parts with the same answer share one card (the first one's)."""
-        cards = [OwnCard(kind, parts, None, value) for kind in ("origin", "insertion")
-                 for parts, value in self._alike(kind)]
-        joints: dict[tuple[str, tuple[Action, ...]], list[Part]] = {}
-        for part, actions in self.units("actions"):
-            for joint in dict.fromkeys(a.joint for a in actions):  # type: ignore[attr-defined]
-                at_joint = tuple(a for a in actions if a.joint == joint)  # type: ignore[attr-defined]
-                joints.setdefault((joint, at_joint), []).extend([part] if part else [])
-        cards += [OwnCard("actions", tuple(parts), joint, actions) for (joint, actions), parts in joints.items()]
-        cards += [OwnCard(kind, parts, None, value) for kind, fact in (("innervation", "innervation"),
-                                                                       ("blood-supply", "blood_supply"))
-                  for parts, value in self._alike(fact)]
-        cards += [OwnCard("clinical", (), c.id, c) for c in self.clinical]
-        asked: dict[object, list[Part]] = {}
-        for part in self.parts if not (self.origin and self.insertion) else [None]:
-            question = self.reverse_question(part)
-            if question is not None:
-                asked.setdefault(question, []).extend([part] if part else [])
-        cards += [OwnCard("reverse", tuple(parts), None, question) for question, parts in asked.items()]
-        return cards
-
-    def _alike(self, fact: str) -> list[tuple[tuple[Part, ...], object]]:
-        """A fact's value for the muscle (no parts), or its values with the parts that have each."""
-        alike: dict[object, list[Part]] = {}
-        for part, value in self.units(fact):
-            alike.setdefault(value, []).extend([part] if part else [])
-        return [(tuple(parts), value) for value, parts in alike.items()]
-
     def names_itself(self, parts: tuple[Part, ...]) -> bool:
         """Whether the parts' names already name the muscle ('iliocostalis lumborum'), so that they
         read alone rather than as 'the lumborum part of the iliocostalis'."""
         base = self.name.split(" (")[0].lower().rstrip("s")
         return bool(parts) and all(base in p.name.lower() for p in parts)
-
-    def card_refs(self) -> list[str]:
-        """The references of the muscle's own cards, as notes and cues name them: 'origin',
-        'actions/hip', 'clinical/<id>', a part's prefixed by its id ('long-head/origin')."""
-        return [card.ref for card in self.own_cards()]
 
     def actions_of(self, part: Part | None) -> tuple[Action, ...]:
         """What one part does (its own actions, else the muscle's), or with no part, what the
@@ -185,21 +171,6 @@ class Muscle:
         found = [i.nerve for i in self.innervation]
         found += [i.nerve for p in self.parts for i in p.innervation]
         return tuple(dict.fromkeys(found))
-
-
-class OwnCard(NamedTuple):
-    """One of a muscle's own cards: its kind, the parts it asks about (none: the whole muscle,
-    or all its parts alike) and what it answers with."""
-
-    kind: str
-    parts: tuple[Part, ...]
-    extra: str | None  # the joint of an action card, the id of a clinical one
-    value: object
-
-    @property
-    def ref(self) -> str:
-        """How a fact file names the card: the first part's, where parts share it."""
-        return card_ref(self.parts[0] if self.parts else None, self.kind, self.extra)
 
 
 def nerve_chain(nerve_id: str, nerves: dict[str, Nerve]) -> list[str]:
@@ -221,11 +192,6 @@ def nerves_injured_with(nerve_id: str, nerves: dict[str, Nerve]) -> set[str]:
             found.add(nerve.id)
             todo += [n for n in (nerve.part_of, nerve.continues) if n]
     return found
-
-
-def card_ref(part: Part | None, kind: str, extra: str | None = None) -> str:
-    """How a fact file names one of its muscle's cards: '[part/]kind[/extra]'."""
-    return (f"{part.id}/" if part else "") + kind + (f"/{extra}" if extra else "")
 
 
 @dataclass(frozen=True)
@@ -303,6 +269,49 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class CardNote:
+    """A note on one card across muscles (a nerve's list whose classic answer differs)."""
+
+    text: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """One side of a space: the muscles and landmarks that form it, as a student says it."""
+
+    side: str
+    muscles: tuple[str, ...]
+    landmarks: tuple[str, ...]
+    text: str | None
+
+
+@dataclass(frozen=True)
+class Content:
+    """A structure that passes through a space."""
+
+    structure: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Space:
+    """A space, triangle, canal or wall that muscles bound, and what passes through it."""
+
+    id: str
+    name: str
+    kind: str
+    region: str
+    boundaries: tuple[Boundary, ...]
+    contents: tuple[Content, ...]
+    sources: tuple[str, ...]
+    part_of: str | None = None
+    level: str | None = None
+    note: str | None = None
+    note_sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Registry:
     """Every id that fact files refer to."""
 
@@ -316,6 +325,23 @@ class Registry:
     myotomes: dict[str, Myotome] = field(default_factory=dict)
     lesions: dict[str, Lesion] = field(default_factory=dict)
     clinical: dict[str, Condition] = field(default_factory=dict)
+    landmark_parents: dict[str, str] = field(default_factory=dict)  # landmark → the landmark it is part of
+    lists: dict[str, str | tuple[str, ...]] = field(default_factory=dict)  # list → 'prime-movers' or its groups
+    card_notes: dict[str, CardNote] = field(default_factory=dict)  # note key → a note on that card
+    spaces: dict[str, Space] = field(default_factory=dict)
+
+    def landmark_and_parts(self, landmark: str) -> set[str]:
+        """A landmark and every landmark that is part of it, at any depth."""
+        children: dict[str, list[str]] = {}
+        for child, parent in self.landmark_parents.items():
+            children.setdefault(parent, []).append(child)
+        found, todo = set(), [landmark]
+        while todo:
+            current = todo.pop()
+            if current not in found:
+                found.add(current)
+                todo += children.get(current, [])
+        return found
 
 
 @dataclass(frozen=True)
@@ -324,6 +350,7 @@ class Facts:
 
     registry: Registry
     muscles: tuple[Muscle, ...]
+    pictures: dict[str, dict[str, Picture]] = field(default_factory=dict, hash=False)  # muscle → view → image
 
     @cached_property
     def by_id(self) -> dict[str, Muscle]:
@@ -335,35 +362,63 @@ class Facts:
         return self.by_id[muscle_id]
 
 
-@dataclass(frozen=True)
-class Plan:
-    """A card to render: its note key, its kind's template and context, and its bookkeeping."""
-
-    key: str
-    kind: str
-    context: dict[str, Any]
-    muscles: tuple[Muscle, ...]
-    sources: tuple[str, ...]
-    tags: tuple[str, ...]
-    deck: str  # a region id, or "" for the top deck
-    where: str = ""
-
-
 def nerve_path(nerve_id: str, reg: Registry) -> str:
     """'sciatic::sciatic-tibial-division': a nerve under the nerves it is part of, as tags show it."""
     return "::".join(nerve_chain(nerve_id, reg.nerves))
 
 
 @dataclass(frozen=True)
-class Card:
-    """One Anki note: what it asks, what it answers, and where it comes from."""
+class Item:
+    """One item of a card's answer: its text and what qualifies it."""
 
-    key: str
+    text: str
+    part: str = ""  # the part meant, after the name: 'long head'
+    qualifier: str = ""  # shown small, in brackets: 'anterior fibres'
+    detail: str = ""  # after a colon: 'strongest with the forearm supine'
+    label: str = ""  # a tag after it: 'prime mover'
+    roots: tuple[tuple[str, bool], ...] = ()  # root levels as written (a level or a range), and whether main
+    group: str = ""  # the heading it is listed under, where a long list is grouped
+
+
+@dataclass(frozen=True)
+class Cue:
+    """What tells this card's answer apart from a look-alike muscle's."""
+
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Picture:
+    """An image on a card: its media file, what it shows, and its credit line."""
+
+    file: str
+    alt: str
+    credit: str
+    legend: tuple[tuple[str, str], ...] = ()  # (colour class, meaning), given under the image
+
+
+@dataclass(frozen=True)
+class Card:
+    """One Anki note as data: what it asks, its answer, and where it comes from. Each output
+    (the Anki note, the preview, the study sheet, CSV) renders this record."""
+
+    key: str  # the note's identity: what the card asks, never how its answer is presented
     kind: str
-    front: str
-    back: str
-    sources: str
-    muscle_names: str
-    muscles: tuple[str, ...]
-    tags: tuple[str, ...]
-    deck: str  # a region id, or "" for the top deck
+    own: bool  # about one muscle (rather than across muscles)
+    where: str  # the context line above the question: 'Lower limb › Gluteal region'
+    question: str  # plain text
+    subject: str  # the words of the question to set in bold
+    answer: tuple[Item, ...]
+    noun: str = ""  # what the answer's items are ('muscles'): the question then says how many
+    hint: str = ""
+    cues: tuple[Cue, ...] = ()
+    notes: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()  # short labels, each once
+    front_images: tuple[Picture, ...] = ()
+    images: tuple[Picture, ...] = ()  # on the back
+    muscles: tuple[str, ...] = ()  # ids of the muscles it is about
+    names: str = ""  # their names and aliases, for Anki's search
+    tags: tuple[str, ...] = ()
+    deck: str = ""  # a region id, or "across" for cards across regions
+    core: bool = True  # central to a standard course

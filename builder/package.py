@@ -14,15 +14,17 @@ from typing import Any, NamedTuple
 
 import genanki
 
+from .errors import TemplateError
 from .model import Card
+from .note import Fields
 from .output import replacing, target
-from .render import TemplateError
 
 # Fixed forever: Anki matches note types and decks by these ids.
 MODEL_ID = 1735689201
 MODEL_NAME = "muscle-deck"
 TOP_DECK_ID = 1735689202
 TOP_DECK = "Muscle anatomy"
+ACROSS = ("across", "Across regions")  # the subdeck of cards whose muscles span regions
 # The note type's fields. Anki refuses to update notes whose note type's fields changed, so
 # this list is pinned by a test and never changes (see README, "Updating").
 FIELDS = ("Front", "Back", "Sources", "Muscle", "Kind")
@@ -31,11 +33,13 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 class Stamped(NamedTuple):
-    """A card with its GUID and its note's modification time."""
+    """A card with its note's fields, GUID and modification time, and its new cards' position."""
 
     card: Card
+    fields: Fields
     guid: str
     mod: int
+    due: int
 
 
 def deck_id(region: str) -> int:
@@ -68,24 +72,29 @@ def note_type_digest(templates: Path) -> str:
 
 
 def write(notes: Sequence[Stamped], regions: dict[str, str], templates: Path, model_mod: int, output: Path,
-          protected: Sequence[Path] = ()) -> None:
+          protected: Sequence[Path] = (), media: Path | None = None) -> None:
     """Write the .apkg atomically: the top deck and a subdeck per region that has notes
-    (`regions`: region id → name), each note with its own modification time."""
+    (`regions`: region id → name), each note with its own modification time and its new cards'
+    position, and the images its cards show (from the `media` folder)."""
+    from .paths import default_media
+
     output = target(output, protected, suffix=".apkg")
+    regions = {**regions, ACROSS[0]: ACROSS[1]}
     tmpls, css = note_type(templates)
     model = genanki.Model(MODEL_ID, MODEL_NAME, fields=[{"name": f} for f in FIELDS], templates=tmpls, css=css,
                           sort_field_index=0)
     decks = {"": genanki.Deck(TOP_DECK_ID, TOP_DECK)}
     for region in sorted({n.card.deck for n in notes} - {""}):
         decks[region] = genanki.Deck(deck_id(region), f"{TOP_DECK}::{regions[region]}")
-    for stamped in notes:
-        c = stamped.card
-        decks[c.deck].add_note(_Note(stamped.mod, model=model, fields=[c.front, c.back, c.sources, c.muscle_names,
-                                                                        c.kind], tags=list(c.tags), guid=stamped.guid))
+    for n in notes:
+        decks[n.card.deck].add_note(_Note(n.mod, model=model, fields=list(n.fields), tags=list(n.card.tags),
+                                          guid=n.guid, due=n.due))
     for deck in decks.values():
         deck.add_model(model)
+    files = sorted({p.file for n in notes for p in (*n.card.front_images, *n.card.images)})
+    folder = media or default_media()
     with replacing(output) as tmp:
-        _write_package(genanki.Package(list(decks.values())), model_mod, tmp)
+        _write_package(genanki.Package(list(decks.values())), model_mod, tmp, [(f, folder / f) for f in files])
 
 
 class _Note(genanki.Note):  # type: ignore[misc]
@@ -99,8 +108,9 @@ class _Note(genanki.Note):  # type: ignore[misc]
         super().write_to_db(cursor, self.mod, deck_id, id_gen)
 
 
-def _write_package(package: Any, model_mod: int, path: Path) -> None:
-    """genanki's Package.write_to_file, with fixed note ids and zip entry dates, and deflated."""
+def _write_package(package: Any, model_mod: int, path: Path, media: Sequence[tuple[str, Path]]) -> None:
+    """genanki's Package.write_to_file, with fixed note ids and zip entry dates, and deflated;
+    `media`: (name in Anki, file) of each image, stored as genanki does (entries 0, 1, …)."""
     with tempfile.TemporaryDirectory() as folder:
         collection = Path(folder) / "collection.anki2"
         conn = sqlite3.connect(collection)
@@ -111,11 +121,32 @@ def _write_package(package: Any, model_mod: int, path: Path) -> None:
             raise OSError(f"cannot write the collection ({err})") from None
         finally:
             conn.close()
+        index = {str(i): name for i, (name, _) in enumerate(media)}
+        entries = [("collection.anki2", collection.read_bytes()), ("media", json.dumps(index).encode())]
+        entries += [(str(i), _read_image(file)) for i, (_, file) in enumerate(media)]
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for name, data in (("collection.anki2", collection.read_bytes()), ("media", b"{}")):
+            for name, data in entries:
                 entry = zipfile.ZipInfo(name, date_time=ZIP_DATE)
                 entry.compress_type = zipfile.ZIP_DEFLATED
                 entry.create_system = 3  # Unix, on every system, so the bytes are the same everywhere
                 entry.external_attr = 0o644 << 16
                 archive.writestr(entry, data)
 
+
+
+MAX_IMAGE = 1_000_000  # bytes: the deck's images are about 80 KB
+
+
+def _read_image(path: Path) -> bytes:
+    """An image file's bytes: a regular file of sensible size, or a clear error."""
+    import os
+    import stat
+
+    try:
+        info = os.stat(path, follow_symlinks=False)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_IMAGE:
+            raise OSError(f"{path}: not a regular image file of at most {MAX_IMAGE} bytes")
+        return path.read_bytes()
+    except OSError as err:
+        raise OSError(f"cannot read the image {path} ({err.strerror or err}); re-render it with "
+                      "`muscle-deck images` or restore media/ from git") from None

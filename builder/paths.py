@@ -29,3 +29,8 @@ def default_decks() -> Path:
 def default_templates() -> Path:
     """The deck's own card templates and CSS."""
     return data_root() / "templates"
+
+
+def default_media() -> Path:
+    """The deck's own rendered images and their manifest."""
+    return data_root() / "media"

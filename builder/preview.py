@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import TemplateError
+from .kinds import KINDS
 from .model import Card
+from .note import Fields
 from .output import target, write_text
 from .package import FIELDS, note_type
-from .render import KINDS, TemplateError
-from .select import Selection, select
+from .select import Selection
 
 PAGE = Path("preview") / "index.html"
 _FIELD = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
@@ -35,17 +37,15 @@ class PreviewResult:
 def write_preview(decks: Path, templates: Path, out_dir: Path,
                   selection: Selection | None = None) -> PreviewResult:
     """Write `out_dir/index.html`, a gallery of the selected cards; write nothing if anything is wrong."""
-    from .load import load
-    from .render import render
+    from .build import cards, notes
 
     folder = target(out_dir, (decks, templates), folder=True)
-    facts = load(decks)
-    chosen = select(facts, render(facts, templates), selection or Selection()).cards
-    write_text(folder / "index.html", page(chosen, templates))
+    chosen = cards(decks, templates, selection).cards
+    write_text(folder / "index.html", page(chosen, notes(chosen, templates), templates))
     return PreviewResult(out_dir / "index.html", len(chosen))
 
 
-def page(cards: Sequence[Card], templates: Path) -> str:
+def page(cards: Sequence[Card], fields: Sequence[Fields], templates: Path) -> str:
     """The gallery page (HTML) of these cards."""
     from jinja2 import FileSystemLoader, StrictUndefined
     from jinja2 import TemplateError as JinjaError
@@ -55,12 +55,11 @@ def page(cards: Sequence[Card], templates: Path) -> str:
     tmpls, css = note_type(templates)
     if "</style" in css.lower():
         raise TemplateError("templates/style.css:1:1: the CSS contains '</style'; remove it")
-    entries = [_entry(card, tmpls[0]["qfmt"], tmpls[0]["afmt"]) for card in cards]
+    entries = [_entry(card, note, tmpls[0]["qfmt"], tmpls[0]["afmt"]) for card, note in zip(cards, fields, strict=True)]
     source = templates / PAGE
-    if not source.is_file():  # a templates folder from before the preview: use the deck's own page
-        from .paths import default_templates
-
-        source = default_templates() / PAGE
+    if not source.is_file():
+        raise TemplateError(f"{source}:1:1: no preview page in this templates folder; copy "
+                            "templates/preview/index.html into it")
     env = ImmutableSandboxedEnvironment(
         loader=FileSystemLoader(str(source.parent)), autoescape=True, undefined=StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
@@ -72,7 +71,7 @@ def page(cards: Sequence[Card], templates: Path) -> str:
             cards=entries,
             total=len(entries),
             muscles=len({m for c in cards for m in c.muscles}),
-            kinds=[(k, kinds[k]) for k in [*KINDS, *sorted(set(kinds) - set(KINDS))] if kinds[k]],
+            kinds=[(k.name, kinds[k.name]) for k in KINDS if kinds[k.name]],
         ))
     except JinjaError as err:
         line = getattr(err, "lineno", None) or 1
@@ -92,19 +91,19 @@ def fill(template: str, fields: Mapping[str, str], name: str) -> str:
     return _FIELD.sub(one, template)
 
 
-def _entry(card: Card, qfmt: str, afmt: str) -> dict[str, Any]:
+def _entry(card: Card, note: Fields, qfmt: str, afmt: str) -> dict[str, Any]:
     from markupsafe import Markup
 
-    fields = dict(zip(FIELDS, (card.front, card.back, card.sources, card.muscle_names, card.kind), strict=True))
+    fields = dict(zip(FIELDS, note, strict=True))
     front = fill(qfmt, fields, "front.html")
     back = fill(afmt, {**fields, "FrontSide": front}, "back.html")
-    names = card.muscle_names
+    names = card.names
     return {
         "key": card.key,
         "kind": card.kind,
         "names": names,
         "muscles": " ".join(card.muscles),
         "search": " ".join([names, *card.muscles]).lower(),
-        "front": Markup(front),  # already escaped by the card templates
+        "front": Markup(front),  # already escaped by the note templates
         "back": Markup(back),
     }

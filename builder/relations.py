@@ -1,31 +1,27 @@
-"""Cards across muscles, computed from the whole fact graph: nerve → muscles, movement →
-muscles, nerve injury → weakened movements, landmark → muscles, myotome → movement, and the
-clinical facts about nerves or several muscles.
+"""The fact graph across muscles: which muscles a nerve supplies, which produce a movement, which
+attach to a landmark, and how a list of them becomes a card's answer.
 
-Each card states the full answer from the whole deck, whatever subset is built, so its content,
-GUID and version are the same everywhere; a subset includes it when any of its muscles is
-selected. A list answer counts muscles, not heads (a muscle whose parts differ is one item, its
-parts named where only some of them are meant), and never asks more than MAX_ITEMS: a movement
-falls back to its prime movers, other lists split by group of muscles, and what still does not
-fit is left out.
+A list answer counts muscles, not heads (a muscle whose parts differ is one item, its parts
+named where only some of them are meant). How a long list is asked is declared, never derived
+from its length (the registry's `lists:`): by its prime movers, or one card per named group of
+muscles. An undeclared list longer than MAX_ITEMS stays one card whose items are grouped under
+their groups' names, so adding a muscle changes a note's content, never its identity.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from .model import TAG, Facts, Muscle, Part, Plan, nerve_chain, nerve_path
+from .model import Facts, Item, Muscle, Part, nerve_chain
 
 MAX_ITEMS = 8
-# Movements that are not a motion to recall a list of muscles for, and joints whose movements
-# are not (fascia and skin: tension).
-NOT_ASKED = {"stabilization", "support"}
-NOT_ASKED_AT = {"fascia"}
+PRIME = "prime-movers"
+NOT_ASKED = "not-asked"
 
 
 @dataclass(frozen=True)
-class Item:
+class Member:
     """One muscle of a list answer: the parts meant (none: the whole muscle), and how it acts."""
 
     muscle: Muscle
@@ -33,24 +29,18 @@ class Item:
     qualifier: str = ""
     prime: bool = False
 
-    def context(self) -> dict[str, object]:
+    def item(self, group: str = "") -> Item:
+        """The answer item that names this muscle (and its parts)."""
         parts = " and ".join(p.name for p in self.parts)
+        label = "prime mover" if self.prime else ""
         if self.muscle.names_itself(self.parts):  # 'Iliocostalis lumborum', not 'Iliocostalis, iliocostalis lumborum'
-            return {"name": parts[:1].upper() + parts[1:], "part": "", "qualifier": self.qualifier,
-                    "prime": self.prime}
-        return {"name": self.muscle.name, "part": parts, "qualifier": self.qualifier, "prime": self.prime}
-
-
-def plans(facts: Facts) -> list[Plan]:
-    """Every card across muscles, in a stable order."""
-    supplied = _supplied(facts)
-    return [*_nerve_plans(facts, supplied), *_action_plans(facts), *_lesion_plans(facts, supplied),
-            *_attachment_plans(facts), *_myotome_plans(facts), *_condition_plans(facts, supplied)]
+            return Item(parts[:1].upper() + parts[1:], qualifier=self.qualifier, label=label, group=group)
+        return Item(self.muscle.name, part=parts, qualifier=self.qualifier, label=label, group=group)
 
 
 @dataclass(frozen=True)
-class _Mention:
-    """A muscle or part met while walking the facts, before mentions are merged into items."""
+class Mention:
+    """A muscle or part met while walking the facts, before mentions are merged into members."""
 
     muscle: Muscle
     part: Part | None
@@ -58,141 +48,100 @@ class _Mention:
     prime: bool = False
 
 
-def _items(mentions: list[_Mention]) -> list[Item]:
-    """One item per muscle, prime movers first, then by name. A muscle meant whole (or in
+def members(mentions: list[Mention]) -> list[Member]:
+    """One member per muscle, prime movers first, then by name. A muscle meant whole (or in
     every one of its parts) names no part; a qualifier is kept where all agree."""
-    by_muscle: dict[str, list[_Mention]] = {}
+    by_muscle: dict[str, list[Mention]] = {}
     for mention in mentions:
         by_muscle.setdefault(mention.muscle.id, []).append(mention)
-    items = []
+    found = []
     for group in by_muscle.values():
         muscle = group[0].muscle
-        parts = tuple(dict.fromkeys(m.part for m in group if m.part is not None))
+        parts = tuple(sorted(dict.fromkeys(m.part for m in group if m.part is not None), key=muscle.parts.index))
         whole = any(m.part is None for m in group) or set(parts) == set(muscle.parts)
         qualifiers = {m.qualifier for m in group}
-        items.append(Item(muscle, () if whole else parts, qualifiers.pop() if len(qualifiers) == 1 else "",
-                          any(m.prime for m in group)))
-    return sorted(items, key=lambda i: (not i.prime, i.muscle.name))
+        found.append(Member(muscle, () if whole else parts, qualifiers.pop() if len(qualifiers) == 1 else "",
+                            any(m.prime for m in group)))
+    return sorted(found, key=lambda m: (not m.prime, m.muscle.name))
 
 
-def _supplied(facts: Facts) -> dict[str, list[Item]]:
-    """Nerve → the muscles it supplies, directly or through its divisions and branches."""
-    mentions: dict[str, list[_Mention]] = {}
+def supplied(facts: Facts) -> dict[str, list[Member]]:
+    """Nerve → the muscles it supplies, directly or through its branches."""
+    mentions: dict[str, list[Mention]] = {}
     for muscle in facts.muscles:
         for part, supply in muscle.units("innervation"):
             for nerve in dict.fromkeys(n for i in supply for n in nerve_chain(i.nerve, facts.registry.nerves)):  # type: ignore[attr-defined]
-                mentions.setdefault(nerve, []).append(_Mention(muscle, part))
-    return {nerve: _items(found) for nerve, found in mentions.items()}
+                mentions.setdefault(nerve, []).append(Mention(muscle, part))
+    return {nerve: members(found) for nerve, found in mentions.items()}
 
 
-def _nerve_plans(facts: Facts, supplied: dict[str, list[Item]]) -> Iterator[Plan]:
+def attached(facts: Facts, fact: str) -> dict[str, list[Member]]:
+    """Landmark → the muscles whose origin (or insertion) names it or one of its parts."""
     reg = facts.registry
-    for nerve_id, items in sorted(supplied.items()):
-        for suffix, group, chunk in _fit(items, facts):
-            yield _plan(facts, "nerve-muscles", f"nerve:{nerve_id}", suffix, chunk,
-                        [f"{TAG}::nerve::{nerve_path(nerve_id, reg)}"], _within("Nerve supply", group),
-                        nerve=reg.nerves[nerve_id].name, group=group)
-
-
-def _action_plans(facts: Facts) -> Iterator[Plan]:
-    reg = facts.registry
-    mentions: dict[tuple[str, str], list[_Mention]] = {}
+    mentions: dict[str, list[Mention]] = {}
     for muscle in facts.muscles:
-        for part, actions in muscle.units("actions"):
-            for a in actions:  # type: ignore[attr-defined]
-                if a.movement not in NOT_ASKED and a.joint not in NOT_ASKED_AT:
-                    mentions.setdefault((a.joint, a.movement), []).append(
-                        _Mention(muscle, part, a.qualifier or "", a.prime))
-    for (joint, movement), found in sorted(mentions.items()):
-        items = _items(found)
-        base = f"action:{joint}:{movement}"
-        context = {"joint": reg.joints[joint].name, "movement": reg.movements[movement]}
-        prime = [i for i in items if i.prime]
-        if len(items) > MAX_ITEMS and 0 < len(prime) <= MAX_ITEMS:
-            yield _plan(facts, "action-muscles", base, "prime", prime, [], "Movements", group="", prime_only=True,
-                        **context)
-            continue
-        for suffix, group, chunk in _fit(items, facts):
-            yield _plan(facts, "action-muscles", base, suffix, chunk, [], _within("Movements", group), group=group,
-                        prime_only=False, **context)
+        for part, attachment in muscle.units(fact):
+            for site in attachment.sites:  # type: ignore[attr-defined]
+                for landmark in _with_wholes(site, reg.landmark_parents):
+                    mentions.setdefault(landmark, []).append(Mention(muscle, part))
+    return {landmark: members(found) for landmark, found in mentions.items()}
 
 
-def _lesion_plans(facts: Facts, supplied: dict[str, list[Item]]) -> Iterator[Plan]:
-    reg = facts.registry
-    for nerve_id, lesion in sorted(reg.lesions.items()):
-        joints: dict[str, list[str]] = {}
-        for joint, movement in lesion.weakened:
-            joints.setdefault(reg.joints[joint].name, []).append(reg.movements[movement])
-        plan = _plan(facts, "lesion", f"nerve:{nerve_id}", "", supplied.get(nerve_id, []),
-                     [f"{TAG}::nerve::{nerve_path(nerve_id, reg)}"], "Nerve injury",
-                     nerve=reg.nerves[nerve_id].name, joints=joints, weakened=len(lesion.weakened))
-        yield replace(plan, sources=lesion.sources)
+def _with_wholes(landmark: str, parents: dict[str, str]) -> list[str]:
+    """A landmark and the landmarks it is part of, innermost first."""
+    chain = [landmark]
+    while (parent := parents.get(chain[-1])) and parent not in chain:
+        chain.append(parent)
+    return chain
 
 
-def _attachment_plans(facts: Facts) -> Iterator[Plan]:
-    reg = facts.registry
-    for fact, verb in (("origin", "arise from"), ("insertion", "insert on")):
-        mentions: dict[str, list[_Mention]] = {}
-        for muscle in facts.muscles:
-            for part, attachment in muscle.units(fact):
-                for site in attachment.sites:  # type: ignore[attr-defined]
-                    mentions.setdefault(site, []).append(_Mention(muscle, part))
-        for site, found in sorted(mentions.items()):
-            items = _items(found)
-            if 2 <= len(items) <= MAX_ITEMS:  # one muscle is the reverse card's question; too many cannot be recalled
-                yield _plan(facts, "attachment-muscles", f"landmark:{site}:{fact}", "", items, [], "Attachments",
-                            landmark=reg.landmarks[site], verb=verb)
+@dataclass(frozen=True)
+class Listing:
+    """One card's share of a list: its key suffix, the group it asks about, its answer."""
+
+    suffix: str
+    group: str  # the group's name, where the card asks about one group
+    answer: tuple[Item, ...]
+    prime_only: bool = False
 
 
-def _myotome_plans(facts: Facts) -> Iterator[Plan]:
-    reg = facts.registry
-    for root, myotome in sorted(reg.myotomes.items()):
-        items = [Item(facts.muscle(m)) for m in myotome.muscles]
-        plan = _plan(facts, "myotome", f"root:{root}", "", items, [f"{TAG}::root::{root}"], "Myotomes",
-                     root=root, joint=reg.joints[myotome.joint].name, movement=reg.movements[myotome.movement])
-        yield replace(plan, sources=myotome.sources)
-
-
-def _condition_plans(facts: Facts, supplied: dict[str, list[Item]]) -> Iterator[Plan]:
-    """The registry's clinical facts: about the muscles they name and those their nerves supply."""
-    reg = facts.registry
-    for fact_id, fact in sorted(reg.clinical.items()):
-        items = _items([_Mention(facts.muscle(m), None) for m in fact.muscles]
-                       + [_Mention(i.muscle, None) for n in fact.nerves for i in supplied.get(n, [])])
-        tags = [f"{TAG}::nerve::{nerve_path(n, reg)}" for n in fact.nerves]
-        regions = {i.muscle.region for i in items}
-        where = "Clinical" + (f" › {reg.regions[regions.pop()].name}" if len(regions) == 1 else "")
-        plan = _plan(facts, "clinical", f"clinical:{fact_id}", "", items, tags, where,
-                     question=fact.question, answer=fact.answer)
-        yield replace(plan, sources=fact.sources)
-
-
-def _fit(items: list[Item], facts: Facts) -> Iterator[tuple[str, str, list[Item]]]:
-    """The whole list, or the list split by group of muscles when it is too long; a group that
-    is still too long is left out. (key suffix, group name, items)"""
-    if len(items) <= MAX_ITEMS:
-        yield "", "", items
+def listings(subject: str, found: list[Member], facts: Facts) -> Iterator[Listing]:
+    """How the list of `subject` ('nerve:tibial', 'action:hip:flexion') is asked, as declared in
+    the registry's `lists:`; undeclared, it is one card, grouped when long."""
+    declared = facts.registry.lists.get(subject)
+    if declared == NOT_ASKED:
         return
-    by_group: dict[tuple[str, str], list[Item]] = {}
-    for item in items:
-        by_group.setdefault((item.muscle.region, item.muscle.group or ""), []).append(item)
-    for (region, group), chunk in sorted(by_group.items()):
-        if len(chunk) <= MAX_ITEMS:
-            r = facts.registry.regions[region]
-            yield f"group:{group or region}", r.groups.get(group, r.name), chunk
+    if declared == PRIME:
+        prime = [m for m in found if m.prime]
+        if prime:
+            yield Listing("prime", "", tuple(m.item() for m in prime), prime_only=True)
+        return
+    if isinstance(declared, tuple):
+        for group in declared:
+            chunk = [m for m in found if (m.muscle.group or m.muscle.region) == group]
+            if chunk:
+                yield Listing(f"group:{group}", group_name(chunk[0].muscle, facts), tuple(m.item() for m in chunk))
+        return
+    if len(found) <= MAX_ITEMS:
+        yield Listing("", "", tuple(m.item() for m in found))
+        return
+    groups = {group_name(m.muscle, facts) for m in found}
+    if len(groups) == 1:
+        yield Listing("", "", tuple(m.item() for m in found))
+        return
+    ordered = sorted(found, key=lambda m: course_position(m.muscle, facts))
+    yield Listing("", "", tuple(m.item(group_name(m.muscle, facts)) for m in ordered))
 
 
-def _within(where: str, group: str) -> str:
-    return where + (f" › {group}" if group else "")
+def group_name(muscle: Muscle, facts: Facts) -> str:
+    """The name of a muscle's group ('Posterior compartment of leg'), or of its region."""
+    region = facts.registry.regions[muscle.region]
+    return region.groups.get(muscle.group or "", region.name)
 
 
-def _plan(facts: Facts, kind: str, base: str, suffix: str, items: list[Item], tags: list[str], where: str,
-          **context: object) -> Plan:
-    muscles = tuple(i.muscle for i in items)
-    regions = sorted({m.region for m in muscles})
-    key = f"{base}/{kind}" + (f"/{suffix}" if suffix else "")
-    return Plan(key, kind, {"items": [i.context() for i in items], "count": len(items), **context}, muscles,
-                tuple(s for m in muscles for s in m.sources),
-                (f"{TAG}::card::{kind}", *(f"{TAG}::region::{r}" for r in regions), *tags),
-                regions[0] if len(regions) == 1 else "", where)
-
+def course_position(muscle: Muscle, facts: Facts) -> tuple[int, int, str]:
+    """Where a course meets a muscle: its region, its group as the registry orders them, its name."""
+    regions = list(facts.registry.regions)
+    groups = list(facts.registry.regions[muscle.region].groups)
+    group = groups.index(muscle.group) if muscle.group in groups else len(groups)
+    return regions.index(muscle.region), group, muscle.name.lower()

@@ -1,187 +1,97 @@
-"""Render: facts → cards, through one Jinja template per card kind (sandboxed, autoescaped)."""
+"""Render: facts → cards. Each kind's drafts get their question from the kind's template
+(templates/cards/<kind>.txt, plain text in Jinja's sandbox) and become Card records, in the
+order a course teaches them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import relations
-from .errors import MuscleDeckError
-from .model import TAG, Action, Card, Facts, Innervation, Muscle, OwnCard, Part, Plan, Registry, nerve_path
+from .errors import TemplateError
+from .kinds import KINDS, Draft, Kind, lower_first, upper_first
+from .model import TAG, Card, Facts, Picture, Registry
+from .relations import course_position
 
-# A card template's output: front, back and sources, in this order, between these markers.
-SPLIT = "<!--muscle-deck:split-->"
-
-# Card kind → what it asks. The order is the order of `muscle-deck kinds`.
-KINDS: dict[str, str] = {
-    "origin": "Where a muscle (or one of its parts) arises",
-    "insertion": "Where a muscle (or one of its parts) inserts",
-    "actions": "What a muscle does at one joint (one card per joint)",
-    "innervation": "The nerve(s) and root levels that supply a muscle",
-    "blood-supply": "The arteries that supply a muscle",
-    "clinical": "One clinical fact: a sign, test, reflex, injury or syndrome",
-    "reverse": "Name the muscle from its origin and insertion",
-    "nerve-muscles": "Which muscles a nerve supplies",
-    "action-muscles": "Which muscles produce a movement at a joint (prime movers first)",
-    "lesion": "Which movements an injury of a nerve weakens",
-    "attachment-muscles": "Which muscles arise from, or insert on, a landmark",
-    "myotome": "The movement and key muscles that test a spinal segment",
-}
-
-
-# The kinds of card about one muscle (a clinical card may instead be about a nerve or several).
-OWN_KINDS = ("origin", "insertion", "actions", "innervation", "blood-supply", "clinical", "reverse")
-
-
-def is_own(card: Card) -> bool:
-    """Whether a card is about one muscle (rather than across muscles)."""
-    return card.kind in OWN_KINDS and not card.key.startswith("clinical:")
-
-
-class TemplateError(MuscleDeckError):
-    """A card template cannot be read or rendered."""
+ACROSS = "across"  # the subdeck of cards whose muscles span regions
 
 
 def render(facts: Facts, templates: Path) -> list[Card]:
-    """Every card of the full deck, in a stable order: each muscle's own cards, then the cards
-    across muscles."""
-    env = environment(templates)
-    plans = [plan for muscle in facts.muscles for plan in muscle_plans(muscle, facts)]
-    plans += relations.plans(facts)
-    return [card(env, plan, facts.registry) for plan in plans]
+    """Every card of the full deck, in course order (see `course_order`)."""
+    env = environment(templates, "cards")
+    cards = [card(env, kind, draft, facts) for kind in KINDS for draft in kind.drafts(facts)]
+    return sorted(cards, key=lambda c: course_order(c, facts))
 
 
-def environment(templates: Path) -> Any:
-    """Jinja's immutable sandbox over templates/cards: autoescaped, strict about undefined values."""
+def environment(templates: Path, folder: str, finalize: Any = None) -> Any:
+    """Jinja's immutable sandbox over one folder of templates, strict about undefined values."""
     from jinja2 import FileSystemLoader, StrictUndefined
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    if not (templates / "cards").is_dir():
-        raise TemplateError(f"{templates / 'cards'}:1:1: no such folder; pass --templates a folder laid out "
+    if not (templates / folder).is_dir():
+        raise TemplateError(f"{templates / folder}:1:1: no such folder; pass --templates a folder laid out "
                             "like templates/")
-    env = ImmutableSandboxedEnvironment(loader=FileSystemLoader(str(templates / "cards")), autoescape=True,
+    env = ImmutableSandboxedEnvironment(loader=FileSystemLoader(str(templates / folder)), autoescape=False,
                                         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                                        auto_reload=False)  # the templates do not change during a build
+                                        keep_trailing_newline=False, auto_reload=False, finalize=finalize)
     env.filters["lower_first"] = lower_first
     env.filters["upper_first"] = upper_first
     return env
 
 
-def card(env: Any, plan: Plan, reg: Registry) -> Card:
-    """One plan rendered through its kind's template into a Card."""
+def fill(env: Any, name: str, context: dict[str, Any], about: str) -> str:
+    """A template rendered, or a TemplateError naming the template, its line and the card."""
     from jinja2 import TemplateError as JinjaError
-    from markupsafe import escape
 
-    name = f"{plan.kind}.html"
     try:
-        html = env.get_template(name).render({"notes": [], "cues": [], **plan.context},
-                                             sources=cited(plan.sources, reg), where=plan.where)
+        return str(env.get_template(name).render(context))
     except JinjaError as err:
-        where = getattr(err, "filename", None) or f"templates/cards/{name}"
+        where = getattr(err, "filename", None) or f"templates/{name}"
         line = getattr(err, "lineno", None) or 1
-        raise TemplateError(f"{where}:{line}:1: {err.message or err} (while rendering {plan.key}); "
+        raise TemplateError(f"{where}:{line}:1: {err.message or err} (while rendering {about}); "
                             "fix the template") from None
     except UnicodeDecodeError:
-        raise TemplateError(f"templates/cards/{name}:1:1: not valid UTF-8; save it with UTF-8 encoding") from None
-    parts = html.split(SPLIT)
-    if len(parts) != 3:
-        raise TemplateError(f"templates/cards/{name}:1:1: a card template must extend '_card.html' and fill "
-                            "its blocks")
-    names = "; ".join(", ".join((m.name, *m.aliases)) for m in plan.muscles)
-    return Card(plan.key, plan.kind, parts[0].strip(), parts[1].strip(), parts[2].strip(), str(escape(names)),
-                tuple(m.id for m in plan.muscles), plan.tags, plan.deck)
+        raise TemplateError(f"templates/{name}:1:1: not valid UTF-8; save it with UTF-8 encoding") from None
+    except (ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as err:
+        raise TemplateError(f"templates/{name}:1:1: the template fails ({type(err).__name__}: {err}) while "
+                            f"rendering {about}; fix the template") from None
 
 
-def lower_first(text: str) -> str:
-    """'Gluteus medius' → 'gluteus medius', for a name in the middle of a sentence ('CN XI' stays)."""
-    return text[:1].lower() + text[1:] if len(text) < 2 or text[1:2].islower() else text
+def card(env: Any, kind: Kind, draft: Draft, facts: Facts) -> Card:
+    """One draft, its question worded by its kind's template, as a Card."""
+    question = " ".join(fill(env, f"{kind.name}.txt", draft.context, draft.key).split())
+    if not question:
+        raise TemplateError(f"templates/cards/{kind.name}.txt:1:1: the question is empty (while rendering "
+                            f"{draft.key}); fix the template")
+    names = "; ".join(", ".join((m.name, *m.aliases, *m.rare_aliases)) for m in draft.muscles)
+    pictures = facts.pictures.get(draft.muscles[0].id, {}) if draft.own else {}
+    deck = draft.deck if draft.deck is not None else draft.muscles[0].region
+    tags = draft.tags if draft.core else (*draft.tags, f"{TAG}::yield::extra")
+    return Card(draft.key, kind.name, draft.own, draft.where, question, draft.subject, draft.answer, draft.noun,
+                draft.hint, draft.cues, draft.notes, cited(draft.sources, facts.registry),
+                _shown(pictures, (draft.front,)), _shown(pictures, draft.pictures),
+                tuple(m.id for m in draft.muscles), names, tags, deck, draft.core)
 
 
-def upper_first(text: str) -> str:
-    """'forced expiration' → 'Forced expiration' (the rest as it is, unlike Jinja's capitalize)."""
-    return text[:1].upper() + text[1:]
+def _shown(pictures: dict[str, Picture], views: tuple[str, ...]) -> tuple[Picture, ...]:
+    return tuple(pictures[v] for v in views if v in pictures)
 
 
-def cited(ids: tuple[str, ...] | list[str], reg: Registry) -> list[str]:
-    """A card's sources as the card names them: each once, in order."""
-    return [reg.sources[s].short for s in dict.fromkeys(ids)]
+def cited(ids: tuple[str, ...], reg: Registry) -> tuple[str, ...]:
+    """A card's sources as the card names them: each label once, in order."""
+    return tuple(dict.fromkeys(reg.sources[s].short for s in ids))
 
 
-def where(region: str, group: str | None, reg: Registry) -> str:
-    """'Lower limb › Gluteal region': the context line above a muscle's question."""
-    r = reg.regions[region]
-    return r.name + (f" › {r.groups[group]}" if group else "")
+_KIND_ORDER = {kind.name: i for i, kind in enumerate(KINDS)}
+_LATER = ("reverse", "location")  # kinds that name a muscle from its attachments or its picture
 
 
-# --- what cards each muscle gets --------------------------------------------------------------
-
-def muscle_plans(muscle: Muscle, facts: Facts) -> Iterator[Plan]:
-    """A muscle's own cards (see Muscle.own_cards), each with its template context."""
-    reg = facts.registry
-    own = _Own(muscle, facts)
-    for card in muscle.own_cards():
-        value: Any = card.value
-        if card.kind in ("origin", "insertion"):
-            yield own.plan(card, attachment=value.text)
-        elif card.kind == "actions":
-            yield own.plan(card, joint=reg.joints[str(card.extra)].name, actions=[_action(a, reg) for a in value])
-        elif card.kind == "innervation":
-            yield own.plan(card, nerves=[_nerve(i, reg) for i in value],
-                           cranial=all(reg.nerves[i.nerve].cranial for i in value))
-        elif card.kind == "blood-supply":
-            yield own.plan(card, arteries=value)
-        elif card.kind == "clinical":
-            yield own.plan(card, question=value.question, answer=value.answer, cited=value.sources)
-        else:
-            yield own.plan(card, **_reverse(muscle, card.parts, reg))
-
-
-class _Own:
-    """What every card of one muscle shares, worked out once for all of them."""
-
-    def __init__(self, muscle: Muscle, facts: Facts) -> None:
-        reg = facts.registry
-        self.muscle = muscle
-        self.where = where(muscle.region, muscle.group, reg)
-        self.subject = {"name": muscle.name, "plural": muscle.plural, "aliases": list(muscle.aliases)}
-        self.tags = (f"{TAG}::muscle::{muscle.id}",
-                     f"{TAG}::region::{muscle.region}" + (f"::{muscle.group}" if muscle.group else ""),
-                     *(f"{TAG}::nerve::{nerve_path(n, reg)}" for n in muscle.nerves()))
-        self.names = {m.id: m.name for m in facts.muscles}
-
-    def plan(self, card: OwnCard, cited: tuple[str, ...] = (), **context: Any) -> Plan:
-        muscle = self.muscle
-        notes = [n for n in muscle.notes if n.card == card.ref]
-        cues = [{"name": self.names[c.muscle], "cue": c.cue} for c in muscle.confusable if c.card == card.ref]
-        first = card.parts[0] if card.parts else None
-        key = muscle.identity + (f":{first.id}" if first else "") + f"/{card.kind}" + (f"/{card.extra}" if card.extra
-                                                                                       else "")
-        whole = len(card.parts) == len(muscle.parts)  # no parts, or all of them alike
-        sources = (cited or muscle.sources) + tuple(s for n in notes for s in n.sources)
-        context = {"muscle": self.subject, "part": "" if whole else " and ".join(p.name for p in card.parts),
-                   "alone": muscle.names_itself(card.parts), "notes": [n.text for n in notes], "cues": cues, **context}
-        return Plan(key, card.kind, context, (muscle,), sources, (f"{TAG}::card::{card.kind}", *self.tags),
-                    muscle.region, self.where)
-
-
-def _action(action: Action, reg: Registry) -> dict[str, Any]:
-    return {"movement": reg.movements[action.movement], "qualifier": action.qualifier or "",
-            "detail": action.detail or "", "prime": action.prime}
-
-
-def _nerve(supply: Innervation, reg: Registry) -> dict[str, Any]:
-    return {"name": reg.nerves[supply.nerve].name, "roots": list(supply.roots), "main_roots": list(supply.main_roots),
-            "note": supply.note or ""}
-
-
-def _reverse(muscle: Muscle, parts: tuple[Part, ...], reg: Registry) -> dict[str, Any]:
-    """The reverse card's question: the muscle's (or its part's) clue, else its landmarks. Parts
-    asked the same question share the card, which then asks for the muscle."""
-    part = parts[0] if parts else None
-    origin = muscle.origin or (part.origin if part else None)
-    insertion = muscle.insertion or (part.insertion if part else None)
-    assert origin and insertion  # own_cards() gives a reverse card only to those with both
-    return {"clue": (part.clue if part else muscle.clue) or "", "shared": len(parts) > 1,
-            "origin": [reg.landmarks[s] for s in origin.sites[:3]],
-            "insertion": [reg.landmarks[s] for s in insertion.sites[:3]]}
+def course_order(card: Card, facts: Facts) -> tuple[Any, ...]:
+    """Where a card comes among new cards: region as the registry orders them (cards across
+    regions last); in a region, each muscle's own cards by group and muscle, then the cards that
+    name a muscle from its attachments or picture, then the cards across its muscles."""
+    regions = list(facts.registry.regions)
+    region = regions.index(card.deck) if card.deck in regions else len(regions)
+    first = facts.muscle(card.muscles[0]) if card.muscles else None
+    where = course_position(first, facts)[1:] if first else (0, "")
+    phase = (1 if card.kind in _LATER else 0) if card.own else 2
+    return region, phase, where if card.own else (), _KIND_ORDER[card.kind], card.key

@@ -251,6 +251,15 @@ REGISTRY_FILE = Record(
         Key("landmarks", MapOf(Record((
             Key("name", Text("As it reads mid-sentence.", max_len=160), True),
         )), "Attachment sites.")),
+        Key("lists", MapOf(Record((
+            Key("ask", Text("'prime-movers': one card asks for the prime movers; 'by-group': one card per group "
+                            "named in `groups`; 'not-asked': a list too long to recall, asked from each muscle's "
+                            "own cards instead.", choices=("prime-movers", "by-group", "not-asked")), True),
+            Key("groups", ListOf(Text("A group id (or a region id, for muscles without a group).", pattern=KEBAB,
+                                      max_len=80), "With 'by-group': the groups asked, each its own card.")),
+        )), "How a long list across muscles is asked, by its subject ('nerve:tibial', 'action:hip:flexion'). "
+            "Declared once and never derived from a list's length, so adding a muscle never changes which notes "
+            "exist; an undeclared list is one card, grouped when long.", key_pattern=NOTE_KEY)),
         Key("removed", MapOf(Text("Why it was removed.", max_len=300),
                              "Released notes that were removed on purpose: a muscle id, or a note key.",
                              key_pattern=NOTE_KEY)),

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
 from .errors import SelectionError
+from .kinds import KINDS
 from .model import TAG, Card, Facts, Muscle, nerve_chain
-from .render import KINDS
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def select(facts: Facts, cards: list[Card], sel: Selection) -> Chosen:
     muscles = select_muscles(facts, sel)
     ids = {m.id for m in muscles}
     for kind in sel.cards:
-        _known("--card", kind, KINDS, show_all=True)
+        _known("--card", kind, [k.name for k in KINDS], show_all=True)
     tags = [_tag(t) for t in sel.tags]
     if tags:
         deck_tags = {p for c in cards for p in _prefixes(c.tags)}

@@ -14,16 +14,36 @@ OPTIONAL = ("blood_supply", "clinical", "aliases", "confusable", "notes", "descr
 
 def stats(decks: Path, templates: Path) -> str:
     """A plain-text report: muscles by region and group, cards by kind, missing optional facts."""
-    from .load import load
-    from .render import render
+    from .build import cards
 
-    facts = load(decks)
-    return report(facts, render(facts, templates))
+    chosen = cards(decks, templates)
+    return report(chosen.facts, chosen.every)
 
 
 def report(facts: Facts, cards: list[Card]) -> str:
     """The report of `stats` for facts already loaded and rendered."""
-    return "\n".join(_coverage(facts) + [""] + _kinds(cards) + [""] + _missing(facts.muscles)) + "\n"
+    return "\n".join(_coverage(facts) + [""] + _kinds(cards) + [""] + _missing(facts.muscles)
+                     + _without_image(facts)) + "\n"
+
+
+def coverage_table(facts: Facts) -> str:
+    """The README's coverage table (Markdown): muscles by region, with and without an image."""
+    lines = ["| Region | Muscles | With a location image |", "| --- | ---: | ---: |"]
+    for region in facts.registry.regions.values():
+        muscles = [m for m in facts.muscles if m.region == region.id]
+        shown = sum(1 for m in muscles if "location" in facts.pictures.get(m.id, {}))
+        lines.append(f"| {region.name} | {len(muscles)} | {shown} |")
+    shown = sum(1 for m in facts.muscles if "location" in facts.pictures.get(m.id, {}))
+    lines.append(f"| **Total** | **{len(facts.muscles)}** | **{shown}** |")
+    return "\n".join(lines) + "\n"
+
+
+def _without_image(facts: Facts) -> list[str]:
+    without = [m.id for m in facts.muscles if "location" not in facts.pictures.get(m.id, {})]
+    lines = ["", f"Muscles without an image  {len(without)} of {len(facts.muscles)}" + (":" if without else "")]
+    lines += textwrap.wrap(", ".join(without), width=96, initial_indent=" " * 6, subsequent_indent=" " * 6,
+                           break_on_hyphens=False)
+    return lines
 
 
 def has(muscle: Muscle, fact: str) -> bool:
@@ -54,11 +74,10 @@ def _coverage(facts: Facts) -> list[str]:
 
 
 def _kinds(cards: list[Card]) -> list[str]:
-    from .render import KINDS
+    from .kinds import KINDS
 
     counts = Counter(c.kind for c in cards)
-    rows = [(kind, str(counts[kind])) for kind in KINDS]
-    rows += [(kind, str(n)) for kind, n in sorted(counts.items()) if kind not in KINDS]
+    rows = [(kind.name, str(counts[kind.name])) for kind in KINDS]
     rows.append(("total", str(len(cards))))
     return ["Cards by kind"] + _table(rows)
 

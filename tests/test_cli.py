@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT
+from conftest import ROOT, TEMPLATES
 
 from builder.cli import main
 from builder.diff import notes
+from builder.kinds import KINDS
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -38,10 +39,10 @@ def test_build_default_writes_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert apkg.is_file()
     count = len(notes(apkg))
     shown = re.escape(str(Path("dist/muscle-deck.apkg")))  # as the system writes paths
-    found = re.match(rf"Wrote {shown}: {count} notes: (\d+) cards of the (\d+) muscles selected, "
+    found = re.match(rf"Wrote {shown}: {count} notes about (\d+) muscles: (\d+) cards about one muscle each, "
                      r"(\d+) cards across muscles", out)
     assert found, out
-    own, muscles, across = map(int, found.groups())
+    muscles, own, across = map(int, found.groups())
     assert own + across == count and muscles >= 100
     assert "by card kind: action-muscles" in out
 
@@ -51,8 +52,9 @@ def test_build_output_and_decks(mini: Path, tmp_path: Path) -> None:
     code, stdout, _ = run("build", "--decks", str(mini), "-o", str(out))
     assert code == 0
     assert out.is_file()
-    assert stdout.startswith(f"Wrote {out}: 33 notes: 21 cards of the 3 muscles selected, 12 cards across muscles")
-    assert len(notes(out)) == 33
+    assert stdout.startswith(f"Wrote {out}: 32 notes about 3 muscles: 21 cards about one muscle each, "
+                             "11 cards across muscles")
+    assert len(notes(out)) == 32
 
 
 @pytest.mark.parametrize(
@@ -100,9 +102,8 @@ def test_build_filters(mini: Path, tmp_path: Path, args: list[str], muscles: set
         (["--muscle", "gluteus medus"],
          "Error: --muscle 'gluteus medus' matches no muscle's id, name or alias; did you mean 'Gluteus medius' or "
          "'Gluteus minimus'? `muscle-deck list` shows every muscle"),
-        (["--card", "colour"], "Error: --card 'colour' matches nothing; valid values: action-muscles, actions, "
-                               "attachment-muscles, blood-supply, clinical, innervation, insertion, lesion, "
-                               "myotome, nerve-muscles, origin, reverse"),
+        (["--card", "colour"], "Error: --card 'colour' matches nothing; valid values: "
+                               + ", ".join(sorted(k.name for k in KINDS))),
         (["--nerve", "sciatik"], "Error: --nerve 'sciatik' matches nothing; did you mean 'sciatic'?"),
         (["--group", "gluteal", "--muscle", "biceps-femoris"],
          "Error: no muscle matches all of these filters together: --group gluteal, --muscle biceps-femoris; "
@@ -153,8 +154,10 @@ def test_kinds() -> None:
     code, out, _ = run("kinds")
     assert code == 0
     kinds = [line.split()[0] for line in out.splitlines()]
-    assert kinds == ["origin", "insertion", "actions", "innervation", "blood-supply", "clinical", "reverse",
-                     "nerve-muscles", "action-muscles", "lesion", "attachment-muscles", "myotome"]
+    assert kinds == [k.name for k in KINDS] and len(kinds) == len(set(kinds))
+    for kind in KINDS:  # each kind is its declaration and its question template, nothing else
+        assert (TEMPLATES / "cards" / f"{kind.name}.txt").is_file(), kind.name
+        assert f"{kind.name}  " in out and kind.asks in out
 
 
 def test_validate_ok_and_failing(mini: Path) -> None:
@@ -181,7 +184,7 @@ def test_lock_and_check(mini: Path) -> None:
     code, _, err = run("lock", "--check", "--decks", str(mini))
     assert code == 1 and "notes are new or changed since the lock" in err
     code, out, _ = run("lock", "--decks", str(mini))
-    assert code == 0 and "34 notes new or changed" in out  # 33 notes and the note type
+    assert code == 0 and "33 notes new or changed" in out  # 32 notes and the note type
     code, out, _ = run("lock", "--check", "--decks", str(mini))
     assert (code, out) == (0, "notes.lock is current\n")
 
@@ -234,7 +237,7 @@ def test_inside_a_checkout_commands_use_its_decks(mini: Path, tmp_path: Path,
     code, out, _ = run("validate")
     assert (code, out) == (0, "OK: 3 muscles, 4 nerves, 2 sources\n")
     code, out, _ = run("build")
-    assert code == 0 and "cards of the 3 muscles selected" in out
+    assert code == 0 and "notes about 3 muscles" in out
 
 
 def test_top_level_help_shows_each_command_whole() -> None:

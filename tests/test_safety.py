@@ -66,21 +66,20 @@ def test_html_in_facts_shows_as_text_in_every_field(mini: Path, tmp_path: Path) 
 @pytest.mark.parametrize(
     ("template", "message"),
     [
-        ("{% extends '_card.html' %}{% block question %}{{ ''.__class__.__mro__ }}{% endblock %}",
-         "access to attribute '__class__' of 'str' object is unsafe"),
-        ("{% extends '_card.html' %}{% block question %}{{ no_such_value }}{% endblock %}",
-         "'no_such_value' is undefined"),
-        ("{% extends '_card.html' %}{% block question %}{{ muscle.name }", "unexpected '}'"),
+        ("Origin of {{ ''.__class__.__mro__ }}?", "access to attribute '__class__' of 'str' object is unsafe"),
+        ("Origin of {{ no_such_value }}?", "'no_such_value' is undefined"),
+        ("Origin of {{ subject }", "unexpected '}'"),
+        ("Origin of {{ 1 / 0 }}?", "ZeroDivisionError"),
     ],
 )
 def test_bad_templates_give_clean_errors(mini: Path, tmp_path: Path, template: str, message: str) -> None:
     templates = templates_copy(tmp_path)
-    (templates / "cards" / "origin.html").write_text(template, encoding="utf-8")
+    (templates / "cards" / "origin.txt").write_text(template, encoding="utf-8")
     out = tmp_path / "deck.apkg"
     code, _, err = run("build", "--decks", str(mini), "--templates", str(templates), "-o", str(out))
     assert code == 1
     line = error_line(err)
-    assert line.startswith("Error: ") and "origin.html:1:1: " in line and message in line
+    assert line.startswith("Error: ") and "origin.txt:1:1: " in line and message in line
     assert not out.exists()
 
 
@@ -93,8 +92,8 @@ def test_bad_templates_give_clean_errors(mini: Path, tmp_path: Path, template: s
          "front.html:1:1: cannot read it (No such file or directory); pass --templates a folder laid out like "
          "templates/"),
         (lambda t: (t / "style.css").write_bytes(b"\xff\xfe body {}"), "style.css:1:1: not valid UTF-8"),
-        (lambda t: (t / "cards" / "origin.html").write_bytes(b"{% extends '_card.html' %}\xff"),
-         "origin.html:1:1: not valid UTF-8; save it with UTF-8 encoding"),
+        (lambda t: (t / "cards" / "origin.txt").write_bytes(b"Origin of {{ subject }}?\xff"),
+         "origin.txt:1:1: not valid UTF-8; save it with UTF-8 encoding"),
     ],
     ids=["empty-folder", "no-front", "css-not-utf8", "template-not-utf8"],
 )

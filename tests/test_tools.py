@@ -140,9 +140,9 @@ def test_export_markdown_is_a_plain_study_sheet(mini: Path) -> None:
     assert order[:3] == ["Gluteus medius", "Gluteus minimus", "Biceps femoris"]  # by group, then name
     assert "- Origin of the gluteus medius? → External surface of the ilium between the anterior and " \
            "posterior gluteal lines" in lines
-    assert "- Hip: actions of the gluteus medius? (2) → Abduction (prime mover); Medial rotation " \
+    assert "- Hip: what does the gluteus medius do? (2 actions) → 1. Abduction (prime mover); 2. Medial rotation " \
            "(anterior fibres)" in lines
-    assert lines[2].startswith("Root levels in bold are the main segments (Moore); the cards underline them.")
+    assert lines[2].startswith("Root levels in bold are the main segments.")
     assert "- Nerve and root levels of the gluteus medius? → Superior gluteal nerve – L4, **L5**, **S1**" in lines
     assert "  - Note: Some references give L4, L5 and S1." in lines
     assert "- Paralysis of gluteus medius: what happens to the pelvis in single-leg stance on the affected side? → " \
