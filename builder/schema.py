@@ -26,7 +26,7 @@ SHAPES = ("fan-shaped", "strap", "fusiform", "triangular", "quadrilateral", "rho
 FIBRES = ("parallel", "convergent", "unipennate", "bipennate", "multipennate", "circular")
 PASS_KINDS = ("nerve", "artery", "vein", "duct", "tendon", "plexus", "gland", "ligament", "muscle")
 PASS_RELATIONS = ("pierces", "between-heads", "through", "within", "on-surface", "crosses", "wraps", "lies-on",
-                  "tendon-under")
+                  "tendon-under", "emerges-above", "emerges-below")
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,8 @@ PASSES = ListOf(
                 True),
             Key("relation", Text("How it meets the muscle: pierces it, passes between its heads, through it "
                                  "(e.g. a canal in it), lies within it, runs on one surface of it, crosses it, "
-                                 "wraps around one of its borders, lies on it, or (tendon-under) the muscle's own "
+                                 "wraps around one of its borders, lies on it, leaves the pelvis above or below it "
+                                 "(emerges-above, emerges-below: piriformis), or (tendon-under) the muscle's own "
                                  "tendon passes under a landmark.", choices=PASS_RELATIONS), True),
             Key("detail", Text("on-surface: which surface ('anterior'); wraps: what it wraps ('posterior border'); "
                                "tendon-under: the landmark id the tendon passes under (e.g. 'sustentaculum-tali'); "
