@@ -124,6 +124,7 @@ def _read_registry(paths: list[Path], problems: list[Problem], refs: list[schema
         if doc is not None:
             _merge(doc, entries, problems, refs)
     _check_nerves(entries, problems)
+    _check_landmark_tree(entries, problems)
     return entries
 
 
@@ -166,6 +167,38 @@ def _check_nerves(entries: Entries, problems: list[Problem]) -> None:
         if isinstance(fact, dict) and not fact.get("nerves") and not fact.get("muscles"):
             problems.append(doc.problem(("clinical", key), "say what the fact is about: give 'nerves', "
                                                            "'muscles' or both"))
+
+
+def _check_landmark_tree(entries: Entries, problems: list[Problem]) -> None:
+    """Landmarks form a tree: no landmark is its own ancestor, and no two share a name (a card
+    about a landmark is asked by its name). An unknown parent is an unknown reference."""
+    landmarks = {key: value for key, (value, _) in entries["landmarks"].items() if isinstance(value, dict)}
+    named: dict[str, str] = {}
+    for key, landmark in landmarks.items():
+        folded = " ".join(landmark["name"].split()).casefold()
+        if folded in named:
+            other = named[folded]
+            doc = entries["landmarks"][key][1]
+            problems.append(doc.problem(("landmarks", key, "name"), f"landmarks '{other}' (in "
+                                        f"{entries['landmarks'][other][1].path}) and '{key}' have the same name "
+                                        f"'{landmark['name']}'; name them apart or keep one"))
+        else:
+            named[folded] = key
+    reported: set[str] = set()
+    for key in landmarks:
+        path = [key]
+        parent = landmarks[key].get("part_of")
+        while isinstance(parent, str) and parent in landmarks and parent not in path:
+            path.append(parent)
+            parent = landmarks[parent].get("part_of")
+        if parent not in path or parent in reported:
+            continue
+        loop = path[path.index(parent):]
+        reported.update(loop)
+        doc = entries["landmarks"][loop[-1]][1]
+        chain = " → ".join(f"'{k}'" for k in loop + [parent])
+        problems.append(doc.problem(("landmarks", loop[-1], "part_of"), f"'part_of' makes a loop ({chain}): a "
+                                    "landmark cannot be part of itself; remove or change one 'part_of'"))
 
 
 # --- one fact file ------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Union
@@ -20,6 +21,12 @@ NOTE_KEY = r"^[a-z0-9]+(-[a-z0-9]+)*([:/][a-z0-9:/-]+)?\Z"
 CARD_REF = r"^([a-z0-9]+(-[a-z0-9]+)*/)?[a-z-]+(/[a-z0-9-]+)?\Z"
 QUESTION = r"^[\s\S]*\?\Z"
 SOURCE_KINDS = ("textbook", "atlas", "open", "article")
+SHAPES = ("fan-shaped", "strap", "fusiform", "triangular", "quadrilateral", "rhomboid", "flat", "circular",
+          "multiheaded", "multibellied", "spiral")
+FIBRES = ("parallel", "convergent", "unipennate", "bipennate", "multipennate", "circular")
+PASS_KINDS = ("nerve", "artery", "vein", "duct", "tendon", "plexus", "gland", "ligament", "muscle")
+PASS_RELATIONS = ("pierces", "between-heads", "through", "within", "on-surface", "crosses", "wraps", "lies-on",
+                  "tendon-under", "emerges-above", "emerges-below")
 
 
 @dataclass(frozen=True)
@@ -61,10 +68,13 @@ class Key:
 
 @dataclass(frozen=True)
 class Record:
-    """A mapping with a fixed set of keys."""
+    """A mapping with a fixed set of keys; `one_of`: at least one of these keys must be given;
+    `rule`: a further check of a well-formed record (problems and refs it finds are added)."""
 
     keys: tuple[Key, ...]
     doc: str = ""
+    one_of: tuple[str, ...] = ()
+    rule: Callable[[dict[str, Any], Path_, Document, list[Problem], list[Ref]], None] | None = None
 
     def key(self, name: str) -> Key | None:
         return self.by_name.get(name)
@@ -140,6 +150,69 @@ CLUE = Text("Only where the reverse card's question from the landmarks would fit
 QUESTION_TEXT = Text("A specific question with one short answer, ending with '?'.", max_len=200, pattern=QUESTION)
 ANSWER_TEXT = Text("The short answer (about 30 words at most).", max_len=300)
 SOURCES = _ids("source", "Source ids (registry `sources:`); at least one textbook or atlas.")
+FORM = Record(
+    (
+        Key("shape", Text("The muscle's shape as a reference classes it.", choices=SHAPES)),
+        Key("fibres", Text("How its fibres are arranged, as a reference states it.", choices=FIBRES)),
+        Key("sources", SOURCES, True),
+    ),
+    "The muscle's shape and fibre arrangement (Moore's classes); give 'shape', 'fibres' or both.",
+    one_of=("shape", "fibres"),
+)
+_DETAIL_NEEDED = {"on-surface": "which surface, e.g. 'anterior'", "wraps": "what it wraps, e.g. 'posterior border'",
+                  "tendon-under": "the landmark id the tendon passes under, e.g. 'sustentaculum-tali'"}
+
+
+def _check_pass(item: dict[str, Any], at: Path_, doc: Document, problems: list[Problem], refs: list[Ref]) -> None:
+    """'detail' is given exactly where the relation reads it; under 'tendon-under' it names a landmark."""
+    relation, detail = item.get("relation"), item.get("detail")
+    if relation in _DETAIL_NEEDED:
+        if "detail" not in item:
+            problems.append(doc.problem(at, f"'{relation}' needs 'detail': {_DETAIL_NEEDED[relation]}; add it"))
+        elif relation == "tendon-under" and isinstance(detail, str) and detail.strip():
+            refs.append(Ref("landmark", detail, doc, at + ("detail",)))
+    elif relation in PASS_RELATIONS and "detail" in item:
+        problems.append(doc.problem(at + ("detail", "<key>"), f"no card reads 'detail' with '{relation}' (only "
+                                    f"with {', '.join(_DETAIL_NEEDED)}); remove it"))
+
+
+PASSES = ListOf(
+    Record(
+        (
+            Key("structure", Text("The nerve, vessel, duct, tendon or gland, as it reads mid-sentence: "
+                                  "'musculocutaneous nerve'.", max_len=120), True),
+            Key("kind", Text("What kind of structure it is; the card asks 'Which <kind> …?'.", choices=PASS_KINDS),
+                True),
+            Key("relation", Text("How it meets the muscle: pierces it, passes between its heads, through it "
+                                 "(e.g. a canal in it), lies within it, runs on one surface of it, crosses it, "
+                                 "wraps around one of its borders, lies on it, leaves the pelvis above or below it "
+                                 "(emerges-above, emerges-below: piriformis), or (tendon-under) the muscle's own "
+                                 "tendon passes under a landmark.", choices=PASS_RELATIONS), True),
+            Key("detail", Text("on-surface: which surface ('anterior'); wraps: what it wraps ('posterior border'); "
+                               "tendon-under: the landmark id the tendon passes under (e.g. 'sustentaculum-tali'); "
+                               "otherwise omit.", max_len=120)),
+            Key("sources", SOURCES, True),
+        ),
+        "A structure that pierces the muscle or passes between, through or on it; one card asks it once.",
+        rule=_check_pass,
+    ),
+    "Nerves, vessels, ducts and tendons that pierce the muscle or pass between, through or on it.",
+    max_items=12,
+)
+FORMS = ListOf(
+    Record(
+        (
+            Key("structure", Text("The ligament, aponeurosis or band the muscle forms, as it reads mid-sentence: "
+                                  "'inguinal ligament'.", max_len=120), True),
+            Key("detail", Text("Which part of the muscle forms it: 'its thickened, in-rolled lower border'.",
+                               max_len=200)),
+            Key("sources", SOURCES, True),
+        ),
+        "A ligament or aponeurosis that is the muscle's own (formed by it or by its aponeurosis).",
+    ),
+    "Ligaments and aponeuroses the muscle itself forms; a card asks 'Which muscle forms the …?'.",
+    max_items=8,
+)
 PART_FIELDS = ("origin", "insertion", "actions", "innervation", "blood_supply")
 
 PART = Record(
@@ -166,6 +239,7 @@ FACT_FILE = Record(
         Key("region", Text("A region of decks/registry/regions.yaml.", ref="region", max_len=80), True),
         Key("group", Text("A group of that region.", pattern=KEBAB, max_len=80)),
         Key("description", Text("One line on shape and position.", max_len=300)),
+        Key("form", FORM),
         Key("origin", ATTACHMENT),
         Key("insertion", ATTACHMENT),
         Key("actions", ACTIONS),
@@ -196,6 +270,8 @@ FACT_FILE = Record(
                     Key("sources", SOURCES, True)), "A remark for editors and reviewers."),
             "Remarks for editors and reviewers; never shown on a card.")),
         Key("parts", ListOf(PART, "Heads or parts that differ.", min_items=2, max_items=8)),
+        Key("passes", PASSES),
+        Key("forms", FORMS),
         Key("sources", SOURCES, True),
     ),
     "A muscle: one fact file of muscle-deck.",
@@ -249,8 +325,11 @@ REGISTRY_FILE = Record(
             Key("url", Text(max_len=300)),
         )), "References.")),
         Key("landmarks", MapOf(Record((
-            Key("name", Text("As it reads mid-sentence.", max_len=160), True),
-        )), "Attachment sites.")),
+            Key("name", Text("As it reads mid-sentence; unique across the landmarks.", max_len=160), True),
+            Key("part_of", Text("The one landmark this is a part of ('first rib' is part of 'ribs'); the cards "
+                                "about a landmark count the muscles of its parts too.", ref="landmark",
+                                max_len=80)),
+        )), "Attachment sites, as a tree: each names at most one parent in 'part_of'.")),
         Key("lists", MapOf(Record((
             Key("ask", Text("'prime-movers': one card asks for the prime movers; 'by-group': one card per group "
                             "named in `groups`; 'not-asked': a list too long to recall, asked from each muscle's "
@@ -356,6 +435,11 @@ def _check_record(spec: Record, value: Any, at: Path_, doc: Document,
         if field.required and field.name not in value:
             where = f" in {_name(at)}" if at else ""
             problems.append(doc.problem(at, f"missing required key '{field.name}'{where}; add it"))
+    if spec.one_of and not any(k in value for k in spec.one_of):
+        problems.append(doc.problem(at, f"{_name(at)} needs at least one of: {', '.join(spec.one_of)}; add one "
+                                        "or remove the key"))
+    if spec.rule is not None:
+        spec.rule(value, at, doc, problems, refs)
 
 
 def _match(pattern: str, value: str) -> bool:
@@ -416,6 +500,8 @@ def _json(spec: Spec) -> dict[str, Any]:
         out = {"type": "object", "additionalProperties": False,
                "properties": {k.name: _json(k.spec) for k in spec.keys},
                "required": [k.name for k in spec.keys if k.required]}
+        if spec.one_of:
+            out["anyOf"] = [{"required": [k]} for k in spec.one_of]
     if spec.doc:
         out["description"] = spec.doc
     return out

@@ -300,3 +300,100 @@ def test_a_reverse_card_must_fit_one_muscle(mini: Path) -> None:
     assert code == 1
     assert lines[0].endswith("gluteus-minimus.yaml:6:3: its reverse card would ask the same as the one for Gluteus "
                              "medius; give one of them a 'clue' that tells them apart (see CONTRIBUTING.md)")
+
+
+# --- landmarks form a tree ---------------------------------------------------------------------
+
+def _landmarks(decks: Path, old: str, new: str) -> Path:
+    registry = decks / "registry" / "registry.yaml"
+    text = registry.read_text(encoding="utf-8")
+    assert old in text
+    registry.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return registry
+
+
+def _line(path: Path, text: str) -> int:
+    return path.read_text(encoding="utf-8").splitlines().index(text) + 1
+
+
+def test_a_landmark_may_name_its_parent(mini: Path) -> None:
+    _landmarks(mini, "    name: linea aspera of the femur\n",
+               "    name: linea aspera of the femur\n    part_of: femur\n  femur:\n    name: femur\n")
+    assert validate(mini) == (0, [])
+
+
+def test_a_landmark_part_of_an_unknown_landmark(mini: Path) -> None:
+    registry = _landmarks(mini, "    name: linea aspera of the femur\n",
+                          "    name: linea aspera of the femur\n    part_of: femor\n")
+    line = only_problem(mini)
+    assert line == f"{registry}:{_line(registry, '    part_of: femor')}:14: unknown landmark 'femor'; use an id " \
+                   "from decks/registry/ ('landmarks:'), or add it there"
+
+
+def test_landmarks_that_are_parts_of_each_other_make_a_loop(mini: Path) -> None:
+    registry = _landmarks(mini, "    name: linea aspera of the femur\n",
+                          "    name: linea aspera of the femur\n    part_of: femur\n"
+                          "  femur:\n    name: femur\n    part_of: shaft-of-femur\n"
+                          "  shaft-of-femur:\n    name: shaft of the femur\n    part_of: linea-aspera\n")
+    line = only_problem(mini)
+    assert line == (f"{registry}:{_line(registry, '    part_of: linea-aspera')}:14: 'part_of' makes a loop "
+                    "('linea-aspera' → 'femur' → 'shaft-of-femur' → 'linea-aspera'): a landmark cannot be part of "
+                    "itself; remove or change one 'part_of'")
+
+
+def test_a_landmark_part_of_itself(mini: Path) -> None:
+    registry = _landmarks(mini, "    name: ischial tuberosity\n", "    name: ischial tuberosity\n"
+                                                                   "    part_of: ischial-tuberosity\n")
+    assert only_problem(mini) == (f"{registry}:{_line(registry, '    part_of: ischial-tuberosity')}:14: 'part_of' "
+                                  "makes a loop ('ischial-tuberosity' → 'ischial-tuberosity'): a landmark cannot be "
+                                  "part of itself; remove or change one 'part_of'")
+
+
+def test_two_landmarks_with_one_name(mini: Path) -> None:
+    other = mini / "registry" / "tree.yaml"  # read after registry.yaml
+    other.write_text("landmarks:\n  tuberosity-of-ischium:\n    name: Ischial  tuberosity\n", encoding="utf-8")
+    registry = mini / "registry" / "registry.yaml"
+    assert only_problem(mini) == (f"{other}:3:11: landmarks 'ischial-tuberosity' (in {registry}) and "
+                                  "'tuberosity-of-ischium' have the same name 'Ischial  tuberosity'; name them "
+                                  "apart or keep one")
+
+
+# --- form, passes and forms --------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("form:\n  shape: fan-shaped\n  fibres: convergent\n  sources: [moore-coa-8]\n", None),
+        ("form:\n  sources: [moore-coa-8]\n",
+         "18:3: 'form' needs at least one of: shape, fibres; add one or remove the key"),
+        ("form:\n  shape: fan\n  sources: [moore-coa-8]\n",
+         "18:10: 'shape' 'fan' is not one of: fan-shaped, strap,"),
+        ("passes:\n  - structure: superior gluteal nerve\n    kind: nerve\n    relation: lies-on\n"
+         "    sources: [moore-coa-8]\n", None),
+        ("passes:\n  - structure: superior gluteal nerve\n    kind: nerve\n    relation: on-surface\n"
+         "    sources: [moore-coa-8]\n",
+         "18:5: 'on-surface' needs 'detail': which surface, e.g. 'anterior'; add it"),
+        ("passes:\n  - structure: superior gluteal nerve\n    kind: nerve\n    relation: pierces\n"
+         "    detail: anterior\n    sources: [moore-coa-8]\n",
+         "21:5: no card reads 'detail' with 'pierces' (only with on-surface, wraps, tendon-under); remove it"),
+        ("passes:\n  - structure: tendon of gluteus minimus\n    kind: tendon\n    relation: tendon-under\n"
+         "    detail: greater-trochanter\n    sources: [moore-coa-8]\n", None),
+        ("passes:\n  - structure: tendon of gluteus minimus\n    kind: tendon\n    relation: tendon-under\n"
+         "    detail: greater-trochanta\n    sources: [moore-coa-8]\n",
+         "21:13: unknown landmark 'greater-trochanta' (did you mean 'greater-trochanter'?)"),
+        ("passes:\n  - structure: a nerve\n    kind: nerv\n    relation: pierces\n    sources: [moore-coa-8]\n",
+         "19:11: 'kind' 'nerv' is not one of: nerve, artery,"),
+        ("forms:\n  - structure: iliotibial tract\n    detail: with tensor fasciae latae\n"
+         "    sources: [moore-coa-8]\n", None),
+        ("forms:\n  - detail: x\n    sources: [moore-coa-8]\n",
+         "18:5: missing required key 'structure' in 'forms'; add it"),
+    ],
+)
+def test_form_passes_and_forms(mini: Path, extra: str, expected: str | None) -> None:
+    text = GOOD.replace("sources: [moore-coa-8]\n", "") + extra + "sources: [moore-coa-8]\n"
+    if expected is None:
+        (mini / MINIMUS).write_text(text, encoding="utf-8")
+        assert validate(mini) == (0, [])
+        return
+    found = problems_in(mini, text)
+    assert len(found) == 1 and found[0].startswith(expected), found
