@@ -34,7 +34,7 @@ from .yamlsafe import Document, read
 REGISTRY_DIR = "registry"
 REQUIRED_FACTS = ("origin", "insertion", "actions", "innervation")
 _KINDS = ("regions", "joints", "movements", "nerves", "sources", "landmarks", "removed", "myotomes",
-          "lesions", "clinical")
+          "lesions", "clinical", "spaces")
 # Registry entries by kind, then id: (value, or None if it is invalid; the file it is in).
 Entries = dict[str, dict[str, tuple[Any, Document]]]
 
@@ -328,7 +328,7 @@ def _check_unique(files: list[tuple[dict[str, Any], Document]], problems: list[P
 
 
 _REF_KINDS = {"region": "regions", "nerve": "nerves", "joint": "joints", "movement": "movements",
-              "landmark": "landmarks", "source": "sources"}
+              "landmark": "landmarks", "source": "sources", "space": "spaces"}
 
 
 def _check_refs(refs: list[schema.Ref], entries: Entries, muscle_ids: set[str], problems: list[Problem]) -> None:
