@@ -371,7 +371,7 @@ def _check_unique(files: list[tuple[dict[str, Any], Document]], problems: list[P
 
 
 _REF_KINDS = {"region": "regions", "nerve": "nerves", "joint": "joints", "movement": "movements",
-              "landmark": "landmarks", "source": "sources"}
+              "landmark": "landmarks", "source": "sources", "space": "spaces"}
 
 
 def _check_refs(refs: list[schema.Ref], entries: Entries, muscle_ids: set[str], problems: list[Problem]) -> None:

@@ -279,6 +279,43 @@ FACT_FILE = Record(
 
 # --- registry files -----------------------------------------------------------------------
 
+SPACE_KINDS = ("triangle", "space", "interval", "canal", "tunnel", "fossa", "foramen", "opening", "hiatus", "ring",
+               "wall", "sheath", "plane", "pouch", "floor", "region", "gap")
+SIDES = ("superior", "inferior", "medial", "lateral", "anterior", "posterior", "apex", "base", "floor", "roof",
+         "anterior-wall", "posterior-wall", "medial-wall", "lateral-wall", "deep-ring", "superficial-ring",
+         "formed-by", "between", "in-front", "behind")
+CONTENT_KINDS = ("nerve", "artery", "vein", "lymphatic", "tendon", "muscle", "ligament", "duct", "organ", "plexus",
+                 "fat", "other")
+SPACE = Record(
+    (
+        Key("name", Text("As it reads mid-sentence, lower case except proper names: 'cubital fossa'.", max_len=120),
+            True),
+        Key("kind", Text("What sort of space it is.", choices=SPACE_KINDS), True),
+        Key("region", Text("A region of decks/registry/regions.yaml.", ref="region", max_len=80), True),
+        Key("part_of", Text("The larger space this one subdivides (one parent).", ref="space", max_len=80)),
+        Key("level", Text("The vertebral level, e.g. T8 (the openings of the diaphragm).", pattern=ROOT, max_len=4)),
+        Key("boundaries", ListOf(
+            Record((
+                Key("side", Text("Which side, wall or ring this item forms.", choices=SIDES), True),
+                Key("muscles", _ids("muscle", "Muscle ids of the muscles that form it.")),
+                Key("landmarks", _ids("landmark", "Landmark ids (registry `landmarks:`) of what else forms it.")),
+                Key("text", Text("As a student says it; needed where neither a muscle nor a landmark of the "
+                                 "registry forms the side (a ligament, a fascia, an imaginary line).", max_len=200)),
+            ), "One side of the space and what forms it."),
+            "What bounds the space, side by side.", max_items=8), True),
+        Key("contents", ListOf(
+            Record((
+                Key("structure", Text("As a student recites it: 'tendon of biceps brachii'.", max_len=160), True),
+                Key("kind", Text("What sort of structure it is.", choices=CONTENT_KINDS), True),
+            ), "One structure in or passing through the space."),
+            "What passes through or lies in the space, in the order a student recites it.", max_items=8)),
+        Key("sources", SOURCES, True),
+        Key("notes", Text("A variant or disagreement that changes an answer, short.", max_len=600)),
+        Key("note_sources", _ids("source", "Source ids of the note.")),
+    ),
+    "A space, triangle, canal, wall or opening that muscles and landmarks bound.",
+)
+
 REGISTRY_FILE = Record(
     (
         Key("regions", MapOf(Record((
@@ -339,6 +376,8 @@ REGISTRY_FILE = Record(
         )), "How a long list across muscles is asked, by its subject ('nerve:tibial', 'action:hip:flexion'). "
             "Declared once and never derived from a list's length, so adding a muscle never changes which notes "
             "exist; an undeclared list is one card, grouped when long.", key_pattern=NOTE_KEY)),
+        Key("spaces", MapOf(SPACE, "Spaces, triangles, canals, walls and openings, with what bounds them and what "
+                                   "passes through them.")),
         Key("removed", MapOf(Text("Why it was removed.", max_len=300),
                              "Released notes that were removed on purpose: a muscle id, or a note key.",
                              key_pattern=NOTE_KEY)),
