@@ -34,7 +34,7 @@ from .yamlsafe import Document, read
 REGISTRY_DIR = "registry"
 REQUIRED_FACTS = ("origin", "insertion", "actions", "innervation")
 _KINDS = ("regions", "joints", "movements", "nerves", "sources", "landmarks", "removed", "myotomes",
-          "lesions", "clinical")
+          "lesions", "clinical", "card_notes")
 # Registry entries by kind, then id: (value, or None if it is invalid; the file it is in).
 Entries = dict[str, dict[str, tuple[Any, Document]]]
 
