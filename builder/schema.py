@@ -235,6 +235,8 @@ FACT_FILE = Record(
         Key("former_ids", ListOf(Text(pattern=KEBAB, max_len=80), "Earlier ids, oldest first.")),
         Key("name", Text("English name of Terminologia Anatomica, sentence case.", max_len=80), True),
         Key("aliases", ListOf(Text(max_len=80), "Older or common names.")),
+        Key("rare_aliases", ListOf(Text(max_len=80), "Other names students rarely meet: searchable, never shown "
+                                                     "on a card.")),
         Key("plural", Flag("The name is plural ('Lumbricals (hand)'): the cards say 'which muscles'.")),
         Key("region", Text("A region of decks/registry/regions.yaml.", ref="region", max_len=80), True),
         Key("group", Text("A group of that region.", pattern=KEBAB, max_len=80)),
@@ -378,6 +380,10 @@ REGISTRY_FILE = Record(
             "exist; an undeclared list is one card, grouped when long.", key_pattern=NOTE_KEY)),
         Key("spaces", MapOf(SPACE, "Spaces, triangles, canals, walls and openings, with what bounds them and what "
                                    "passes through them.")),
+        Key("card_notes", MapOf(Record((Key("text", Text(max_len=300), True), Key("sources", SOURCES, True))),
+                                "Notes on cards across muscles, by note key (e.g. "
+                                "'nerve:recurrent-laryngeal/nerve-muscles'), each shown on that card.",
+                                key_pattern=NOTE_KEY)),
         Key("removed", MapOf(Text("Why it was removed.", max_len=300),
                              "Released notes that were removed on purpose: a muscle id, or a note key.",
                              key_pattern=NOTE_KEY)),
