@@ -28,9 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from builder import lock  # noqa: E402
-from builder.load import load  # noqa: E402
+from builder.build import cards, notes  # noqa: E402
 from builder.package import FIELDS, MODEL_ID, TOP_DECK_ID, note_type  # noqa: E402
-from builder.render import render  # noqa: E402
 
 TARGETS = {"real deck": 3.5, "synthetic": 4.5}
 
@@ -67,14 +66,15 @@ def synthetic(size: int, folder: Path) -> Path:
 
 def notes_json(decks: Path, out: Path) -> int:
     """The notes a full build writes, rendered, for the baseline to package."""
-    cards = render(load(decks), ROOT / "templates")
+    chosen = cards(decks, ROOT / "templates")
+    fields = notes(chosen.every, ROOT / "templates")
     templates, css = note_type(ROOT / "templates")
     out.write_text(json.dumps({
         "model_id": MODEL_ID, "deck_id": TOP_DECK_ID, "fields": FIELDS, "templates": templates, "css": css,
-        "notes": [{"fields": [c.front, c.back, c.sources, c.muscle_names, c.kind], "tags": list(c.tags),
-                   "guid": lock.guid(c.key)} for c in cards],
+        "notes": [{"fields": list(f), "tags": list(c.tags), "guid": lock.guid(c.key)}
+                  for c, f in zip(chosen.every, fields, strict=True)],
     }), encoding="utf-8")
-    return len(cards)
+    return len(chosen.every)
 
 
 def timed(cmd: list[str], repeat: int) -> tuple[float, float, float]:

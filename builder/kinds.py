@@ -22,10 +22,12 @@ from .model import (
     Action,
     Cue,
     Facts,
+    Formed,
     Innervation,
     Item,
     Muscle,
     Part,
+    Passage,
     Registry,
     Space,
     nerve_chain,
@@ -309,32 +311,46 @@ def form(muscle: Muscle, facts: Facts) -> Iterator[Draft]:
                         core=False)
 
 
-PASSING = {  # relation → how the question says it
+PASSING = {  # relation → how the question says it (for one structure; the template makes it plural)
     "pierces": "pierces", "between-heads": "passes between the two heads of", "through": "passes through",
-    "within": "lies within", "crosses": "crosses", "lies-on": "lies on",
+    "within": "lies within", "crosses": "crosses", "lies-on": "lies on", "emerges-above": "emerges above",
+    "emerges-below": "emerges below",
 }
 
 
 def passes(muscle: Muscle, facts: Facts) -> Iterator[Draft]:
-    """Structures that pierce a muscle or pass between, through or on it, asked once each."""
+    """Structures that pierce a muscle or pass between, through or on it: a card a question
+    ('Which nerves pierce the coracobrachialis?'), keyed by the relation and the kind of
+    structure, so that adding a structure changes the card's answer, not its identity."""
+    asked: dict[tuple[str, str, str], list[Passage]] = {}
     for passage in muscle.passes:
-        extra = f"{passage.relation}:{slug(passage.structure)}"
-        context = {"kind": passage.kind, "relation": passage.relation, "verb": PASSING.get(passage.relation, ""),
-                   "detail": passage.detail or ""}
-        if passage.relation == "tendon-under":
-            context["detail"] = facts.registry.landmarks.get(passage.detail or "", passage.detail or "")
-            answer = Item(muscle.name)
+        asked.setdefault((passage.relation, passage.kind, passage.detail or ""), []).append(passage)
+    for (relation, kind, detail), found in asked.items():
+        extra = "-".join(filter(None, (relation, kind, detail)))
+        context = {"kind": kind, "relation": relation, "verb": PASSING.get(relation, relation.replace("-", " ")),
+                   "detail": detail, "many": len(found) > 1}
+        if relation == "tendon-under":
+            context["detail"] = facts.registry.landmarks.get(detail, detail)
+            answer: tuple[Item, ...] = (Item(muscle.name),)
         else:
-            answer = Item(upper_first(passage.structure))
-        yield own_draft(facts, "passes", Own(muscle, (), extra, passage), (answer,), context, sources=passage.sources)
+            answer = tuple(Item(upper_first(p.structure)) for p in found)
+        yield own_draft(facts, "passes", Own(muscle, (), extra, found), answer, context,
+                        sources=tuple(s for p in found for s in p.sources), noun="structures")
 
 
-def forms(muscle: Muscle, facts: Facts) -> Iterator[Draft]:
-    """A ligament or aponeurosis that is a muscle's own: which muscle forms it."""
-    for formed in muscle.forms:
-        yield own_draft(facts, "forms", Own(muscle, (), slug(formed.structure), formed),
-                        (Item(muscle.name, detail=formed.detail or ""),), {"structure": formed.structure},
-                        sources=formed.sources)
+def forms(facts: Facts) -> Iterator[Draft]:
+    """A ligament, aponeurosis or tendon that is a muscle's own: which muscles form it (the
+    conjoint tendon: internal oblique and transversus abdominis), keyed by the structure."""
+    found: dict[str, list[tuple[Muscle, Formed]]] = {}
+    for muscle in facts.muscles:
+        for formed in muscle.forms:
+            found.setdefault(slug(formed.structure), []).append((muscle, formed))
+    for structure, pairs in sorted(found.items()):
+        answer = tuple(Item(m.name, detail=f.detail or "") for m, f in pairs)
+        draft = across(facts, "forms", f"structure:{structure}", "", [Member(m) for m, _ in pairs], answer,
+                       "Muscles in place", {"structure": pairs[0][1].structure, "many": len(pairs) > 1},
+                       pairs[0][1].structure, tuple(s for _, f in pairs for s in f.sources), noun="muscles")
+        yield draft
 
 
 def slug(text: str) -> str:
@@ -494,15 +510,19 @@ def space_draft(facts: Facts, space: Space, kind: str, suffix: str, answer: tupl
 
 
 def space_boundaries(facts: Facts) -> Iterator[Draft]:
-    """What bounds a space: a card per side formed by a muscle, and the whole space from its
-    boundaries."""
-    for space in facts.registry.spaces.values():
+    """What forms one side of a space: a card for each side that a muscle helps to form (a side
+    given in several pieces, such as the popliteal fossa's above and below, is one card)."""
+    reg = facts.registry
+    for space in reg.spaces.values():
+        sides: dict[str, list[Item]] = {}
         for b in space.boundaries:
-            if b.muscles and len(b.muscles) <= MAX_ITEMS:
-                answer = tuple(Item(facts.muscle(m).name) for m in b.muscles)
-                yield space_draft(facts, space, "space-boundaries", b.side, answer,
-                                  {"side": side_name(b.side), "side_id": b.side}, space.name,
-                                  noun="muscles")
+            pieces = [Item(facts.muscle(m).name) for m in b.muscles]
+            pieces += [Item(upper_first(reg.landmarks[x])) for x in b.landmarks]
+            sides.setdefault(b.side, []).extend(pieces)
+        for side, answer in sides.items():
+            if any(b.muscles for b in space.boundaries if b.side == side):
+                yield space_draft(facts, space, "space-boundaries", side, tuple(dict.fromkeys(answer)),
+                                  {"side": side_name(side), "side_id": side}, space.name, noun="structures")
 
 
 def space_from_boundaries(facts: Facts) -> Iterator[Draft]:
@@ -548,7 +568,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("form", "A muscle's shape and fibre arrangement", form),
     Kind("passes", "A nerve, vessel, duct or tendon that pierces a muscle or passes between, through or on it",
          passes),
-    Kind("forms", "The muscle whose own ligament or aponeurosis a structure is", forms),
+    Kind("forms", "The muscles whose own fibres form a ligament, aponeurosis or tendon", across_muscles=forms),
     Kind("clinical", "One clinical fact: a sign, test, reflex, injury or syndrome", clinical, conditions),
     Kind("location", "Which muscle an image shows in red", location),
     Kind("reverse", "Name the muscle from its origin and insertion", reverse),

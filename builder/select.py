@@ -33,9 +33,11 @@ class Chosen:
 
 def select(facts: Facts, cards: list[Card], sel: Selection) -> Chosen:
     """The cards of the selected muscles that match the card-kind and tag filters (a card across
-    muscles is kept when any of its muscles is selected)."""
+    muscles is kept when any of its muscles is selected; a card about no muscle, such as a space
+    bounded by bones, when a muscle of its region is)."""
     muscles = select_muscles(facts, sel)
     ids = {m.id for m in muscles}
+    regions = {m.region for m in muscles}
     for kind in sel.cards:
         _known("--card", kind, [k.name for k in KINDS], show_all=True)
     tags = [_tag(t) for t in sel.tags]
@@ -44,7 +46,8 @@ def select(facts: Facts, cards: list[Card], sel: Selection) -> Chosen:
         for tag in tags:
             _known("--tag", tag[len(TAG) + 2:], {t[len(TAG) + 2:] for t in deck_tags})
     kept = [c for c in cards
-            if ids.intersection(c.muscles) and (not sel.cards or c.kind in sel.cards)
+            if (ids.intersection(c.muscles) if c.muscles else c.deck in regions)
+            and (not sel.cards or c.kind in sel.cards)
             and (not tags or any(t == want or t.startswith(want + "::") for t in c.tags for want in tags))]
     if not kept:
         raise SelectionError("no card matches all of these filters together: " + _describe(sel)

@@ -206,8 +206,8 @@ def test_diff(mini: Path, tmp_path: Path) -> None:
     lines = out.splitlines()
     changed = [line for line in lines if line.startswith("changed")]
     assert [c.split(" [")[0] for c in changed] == ["changed  Gluteus minimus / insertion"]
-    assert sum(line.startswith("removed") for line in lines) == 33 - 11
-    assert lines[-1] == "0 added, 1 changed, 22 removed, 10 unchanged"
+    assert sum(line.startswith("removed") for line in lines) == 32 - 11
+    assert lines[-1] == "0 added, 1 changed, 21 removed, 10 unchanged"
 
 
 def test_diff_rejects_a_non_package(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 from conftest import TEMPLATES, collection, import_apkg, review_all, review_then_update
 
 from builder import lock
-from builder.build import build, lock_problems, relock
+from builder.build import build, cards, lock_problems, relock
 from builder.errors import LockError
 from builder.package import FIELDS, MODEL_ID, TOP_DECK_ID, deck_id
 from builder.select import Selection
@@ -32,7 +32,7 @@ def revlog(col: object) -> int:
 def test_edit_updates_only_that_muscles_changed_notes(mini: Path, tmp_path: Path) -> None:
     v1 = released(mini, tmp_path)
     with collection(tmp_path / "col.anki2") as col:
-        assert len(import_apkg(col, v1).new) == 33
+        assert len(import_apkg(col, v1).new) == 32
         reviewed = review_all(col)
         before = {c: col.get_card(c).reps for c in col.find_cards("")}
         # a contributor fixes the long head's origin, and a new release is built
@@ -48,8 +48,8 @@ def test_edit_updates_only_that_muscles_changed_notes(mini: Path, tmp_path: Path
         assert sorted(updated) == ["origin"] and len(log.updated) == 1
         assert "long head" in updated["origin"]["Front"]
         assert "Medial facet of the ischial tuberosity" in updated["origin"]["Back"]
-        assert len(log.duplicate) == 32
-        assert len(col.find_notes("")) == 33
+        assert len(log.duplicate) == 31
+        assert len(col.find_notes("")) == 32
         after = {c: col.get_card(c).reps for c in col.find_cards("")}
         assert after == before and sum(after.values()) == reviewed
         assert revlog(col) == reviewed
@@ -63,7 +63,7 @@ def test_rebuild_without_change_updates_nothing(mini: Path, tmp_path: Path) -> N
         import_apkg(col, v1)
         review_all(col)
         log = import_apkg(col, again)
-        assert (len(log.new), len(log.updated), len(log.duplicate)) == (0, 0, 33)
+        assert (len(log.new), len(log.updated), len(log.duplicate)) == (0, 0, 32)
 
 
 def test_subset_then_full_deck_keeps_history(mini: Path, tmp_path: Path) -> None:
@@ -73,11 +73,11 @@ def test_subset_then_full_deck_keeps_history(mini: Path, tmp_path: Path) -> None
     with collection(tmp_path / "col.anki2") as col:
         first = import_apkg(col, subset)
         reviewed = review_all(col)
-        assert reviewed == len(first.new) == 19  # 12 muscle cards, 7 across muscles
+        assert reviewed == len(first.new) == 18  # 12 muscle cards, 6 across muscles
         log = import_apkg(col, full)
-        assert len(log.new) == 33 - 19
-        assert len(log.updated) == 0 and len(log.duplicate) == 19
-        assert len(col.find_notes("")) == 33
+        assert len(log.new) == 32 - 18
+        assert len(log.updated) == 0 and len(log.duplicate) == 18
+        assert len(col.find_notes("")) == 32
         assert revlog(col) == reviewed
         assert sum(col.get_card(c).reps for c in col.find_cards("")) == reviewed
 
@@ -156,6 +156,14 @@ def test_note_type_and_deck_ids_are_pinned() -> None:
     assert lock.guid("gluteus-medius/origin") == "r=]z1H9(4i"
 
 
-def test_guid_depends_on_key_only() -> None:
-    assert lock.guid("gluteus-medius/origin") == lock.guid("gluteus-medius/origin")
+def test_guid_depends_on_key_only(mini: Path) -> None:
+    import genanki
+
+    assert lock.guid("gluteus-medius/origin") == genanki.guid_for("muscle-deck", "gluteus-medius/origin")
     assert lock.guid("gluteus-medius/origin") != lock.guid("gluteus-medius/insertion")
+    before = {c.key: lock.guid(c.key) for c in cards(mini, TEMPLATES).every}
+    path = mini / BICEPS  # content changes; identities do not
+    path.write_text(path.read_text(encoding="utf-8").replace("Ischial tuberosity", "Medial facet of the ischial "
+                                                                                   "tuberosity"), encoding="utf-8")
+    after = cards(mini, TEMPLATES).every
+    assert {c.key: lock.guid(c.key) for c in after} == before
