@@ -38,10 +38,19 @@ def emphasis(question: str, words: str) -> Any:
     return Markup(html)  # noqa: S704 (escaped above)
 
 
+def groupby_first(items: Any, attribute: str) -> list[tuple[Any, list[Any]]]:
+    """Items grouped by an attribute, groups in the order they first appear (Jinja's groupby sorts)."""
+    groups: dict[Any, list[Any]] = {}
+    for item in items:
+        groups.setdefault(getattr(item, attribute), []).append(item)
+    return list(groups.items())
+
+
 def note_environment(templates: Path) -> Any:
     """The sandbox that renders note fields: values escaped as text."""
     env = environment(templates, "note", finalize=text)
     env.filters["emphasis"] = emphasis
+    env.filters["groupby_first"] = groupby_first
     return env
 
 

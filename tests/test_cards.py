@@ -54,7 +54,8 @@ def test_the_count_on_a_front_is_the_number_of_items_shown() -> None:
             assert counted and int(counted.group(1)) == len(card.answer), card.key
         else:
             assert not counted, card.key
-        assert FIELDS[card.key].back.count("<li>") == len(card.answer) if len(card.answer) > 1 else True, card.key
+        if len(card.answer) > 1 and not card.answer[0].group:
+            assert FIELDS[card.key].back.count("<li>") == len(card.answer), card.key
 
 
 def test_no_list_asks_more_than_eight_items_unless_grouped() -> None:
