@@ -34,6 +34,7 @@ from .model import (
     Registry,
     Source,
     Space,
+    nerve_chain,
     nerves_injured_with,
 )
 from .yamlsafe import Document, read
@@ -69,6 +70,7 @@ def load(decks: Path) -> Facts:
             _check_card_refs(muscle, every, doc, problems)
         _check_lesions(registry, entries, [m for m, _ in muscles], problems)
         _check_reverse_questions(muscles, problems)
+        _check_card_keys(every, entries, problems)
     if problems:
         raise ValidationError(problems)
     return Facts(registry, tuple(sorted((m for m, _ in muscles), key=lambda m: m.id)))
@@ -420,6 +422,43 @@ def _check_reverse_questions(muscles: list[tuple[Muscle, Document]], problems: l
                 problems.append(doc.problem(at, "its reverse card would ask the same as the one for "
                                             f"{_named(other, other_part)}; give one of them a 'clue' that tells "
                                             "them apart (see CONTRIBUTING.md)"))
+
+
+def _check_card_keys(facts: Facts, entries: Entries, problems: list[Problem]) -> None:
+    """Each `lists:` entry names a list the deck asks, with groups that exist; each `card_notes:`
+    entry names a card across muscles that exists."""
+    from .kinds import KINDS
+
+    keys = {d.key for kind in KINDS if kind.across_muscles for d in kind.across_muscles(facts)}
+    for key, (_, doc) in entries["card_notes"].items():
+        if key not in keys:
+            problems.append(doc.problem(("card_notes", key, "<key>"), f"'{key}' is not a card of the deck"
+                                        + (schema.did_you_mean(key, keys) or "; use a note key as in "
+                                                                              "decks/notes.lock")))
+    subjects = {k.split("/")[0] for k in keys} | set(_asked_lists(facts))
+    groups = {g for r in facts.registry.regions.values() for g in (r.id, *r.groups)}
+    for key, (value, doc) in entries["lists"].items():
+        if key not in subjects:
+            problems.append(doc.problem(("lists", key, "<key>"), f"'{key}' is not a list the deck asks"
+                                        + (schema.did_you_mean(key, subjects) or "; write 'nerve:<nerve id>', "
+                                           "'action:<joint>:<movement>' or 'landmark:<id>:origin'")))
+        for i, group in enumerate(value.get("groups", ())):
+            if group not in groups:
+                problems.append(doc.problem(("lists", key, "groups", i), f"unknown group '{group}'"
+                                            + (schema.did_you_mean(group, groups) or "; use a group of "
+                                                                                    "decks/registry/regions.yaml")))
+
+
+def _asked_lists(facts: Facts) -> Iterable[str]:
+    """Every list subject the facts give, whether or not a card asks it ('nerve:tibial')."""
+    for muscle in facts.muscles:
+        for nerve in muscle.nerves():
+            yield from (f"nerve:{n}" for n in nerve_chain(nerve, facts.registry.nerves))
+        for action in muscle.all_actions():
+            yield f"action:{action.joint}:{action.movement}"
+        for fact in ("origin", "insertion"):
+            for _, attachment in muscle.units(fact):
+                yield from (f"landmark:{site}:{fact}" for site in attachment.sites)  # type: ignore[attr-defined]
 
 
 def _named(muscle: Muscle, part: Part | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,26 +22,78 @@ def visible(html: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+@pytest.fixture(scope="module")
+def real_deck(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, object]]:
+    """The whole deck, built and imported into a fresh collection once for these tests."""
+    folder = tmp_path_factory.mktemp("real")
+    out = folder / "deck.apkg"
+    result = build(DECKS, TEMPLATES, out, Selection(), at=1_800_000_000)
+    with collection(folder / "col.anki2") as col:
+        log = import_apkg(col, out)
+        assert len(log.new) == result.notes
+        yield col, result
+
+
 @pytest.mark.parametrize("decks", [DECKS, MINI], ids=["real-deck", "mini-deck"])
-def test_every_card_renders_in_anki(decks: Path, tmp_path: Path) -> None:
+def test_every_card_renders_in_anki(decks: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    if decks == DECKS:
+        col, result = request.getfixturevalue("real_deck")
+        every_card_renders(col, result.notes)
+        return
     out = tmp_path / "deck.apkg"
     result = build(decks, TEMPLATES, out, Selection(), at=1_800_000_000)
     with collection(tmp_path / "col.anki2") as col:
-        log = import_apkg(col, out)
-        assert len(log.new) == result.notes
-        assert len(col.find_notes("")) == result.notes
-        cids = col.find_cards("")
-        assert len(cids) == result.notes  # one card per note
-        fronts = []
-        for cid in cids:
-            card = col.get_card(cid)
-            question, answer = visible(card.question()), visible(card.answer())
-            assert question, f"empty front on card {cid}"
-            assert answer.startswith(question)
-            assert len(answer) > len(question) + 3, f"back adds no answer: {question}"
-            assert "Sources:" not in question
-            fronts.append(question)
-        assert len(fronts) == len(set(fronts)), "two cards have the same front"
+        assert len(import_apkg(col, out).new) == result.notes
+        every_card_renders(col, result.notes)
+
+
+def every_card_renders(col: object, notes: int) -> None:
+    assert len(col.find_notes("")) == notes  # type: ignore[attr-defined]
+    cids = col.find_cards("")  # type: ignore[attr-defined]
+    assert len(cids) == notes  # one card per note
+    fronts = []
+    for cid in cids:
+        card = col.get_card(cid)  # type: ignore[attr-defined]
+        question, answer = visible(card.question()), visible(card.answer())
+        assert question, f"empty front on card {cid}"
+        assert answer.startswith(question)
+        assert len(answer) > len(question) + 3, f"back adds no answer: {question}"
+        assert "Sources" not in question
+        fronts.append(question)
+    assert len(fronts) == len(set(fronts)), "two cards have the same front"
+
+
+@pytest.mark.parametrize("words", ["waiter's", "Gray's", "Müller's muscle", "costal cartilages 7–12",
+                                   '"Popeye"'])
+def test_anki_search_finds_the_deck_s_own_words(real_deck: tuple[object, object], words: str) -> None:
+    col, _ = real_deck
+    found = col.find_notes(words if words.startswith('"') else f'"{words}"')  # type: ignore[attr-defined]
+    assert found, words
+
+
+def test_new_cards_come_in_course_order(real_deck: tuple[object, object]) -> None:
+    col, _ = real_deck
+    lower = col.find_cards('"deck:Muscle anatomy::Lower limb" is:new', order="c.due asc")  # type: ignore[attr-defined]
+    notes = [col.get_card(c).note() for c in lower]  # type: ignore[attr-defined]
+    first = [n["Front"] for n in notes[:12]]
+    assert all("Gluteal region" in f for f in first), first  # the region's first group, as a course starts
+    kinds = [n["Kind"] for n in notes]
+    own = [i for i, k in enumerate(kinds) if k in ("origin", "insertion", "actions", "innervation")]
+    reverse = [i for i, k in enumerate(kinds) if k == "reverse"]
+    across = [i for i, k in enumerate(kinds) if k in ("nerve-muscles", "action-muscles", "attachment-muscles")]
+    assert max(own) < min(reverse) and max(reverse) < min(across)  # named from attachments well after
+    medius = [i for i, n in enumerate(notes) if n["Muscle"].startswith("Gluteus medius") and n["Kind"] != "reverse"
+              and i < min(reverse)]
+    assert len(medius) > 5 and medius == list(range(medius[0], medius[0] + len(medius)))  # its cards together
+    anterior = next(i for i, n in enumerate(notes) if "Anterior compartment of thigh" in n["Front"])
+    assert all("Gluteal region" not in n["Front"] for n in notes[anterior:min(reverse)])
+
+
+def test_cards_across_regions_have_a_subdeck_of_their_own(real_deck: tuple[object, object]) -> None:
+    col, _ = real_deck
+    across = col.find_cards('"deck:Muscle anatomy::Across regions"')  # type: ignore[attr-defined]
+    top = col.find_cards('"deck:Muscle anatomy" -"deck:Muscle anatomy::*"')  # type: ignore[attr-defined]
+    assert across and not top
 
 
 def test_mini_deck_contents(tmp_path: Path) -> None:
