@@ -218,12 +218,15 @@ def export(fmt: str, output: Path | None, decks: Path | None, **filters: Any) ->
 
 
 @main.command(short_help="Count muscles and cards; list missing facts.")
+@click.option("--markdown", is_flag=True, help="Print only the coverage table of README.md, in Markdown.")
 @decks_option
-def stats(decks: Path | None) -> None:
-    """Count muscles by region and group and cards by kind; list missing optional facts."""
+@templates_option
+def stats(markdown: bool, decks: Path | None, templates: Path | None) -> None:
+    """Count muscles by region and group and cards by kind; list missing optional facts and the
+    muscles without an image. With --markdown, the README's coverage table."""
     from .stats import stats as run
 
-    click.echo(run(_decks(decks), _templates(None)), nl=False)
+    click.echo(run(_decks(decks), _templates(templates), markdown), nl=False)
 
 
 @main.command(name="schema", short_help="Write the JSON Schemas editors use.")

@@ -472,7 +472,7 @@ def _registry(entries: Entries) -> Registry:
         return {key: value for key, (value, _) in sorted(entries[kind].items())}
 
     return Registry(
-        regions={k: Region(k, v["name"], dict(v["groups"])) for k, v in values("regions").items()},
+        regions={k: Region(k, v["name"], dict(v["groups"])) for k, (v, _) in entries["regions"].items()},  # in order
         joints={k: Joint(k, v["name"], tuple(v["movements"])) for k, v in values("joints").items()},
         movements=values("movements"),
         nerves={k: Nerve(k, v["name"], tuple(v.get("roots", ())), bool(v.get("cranial")), v.get("part_of"),

@@ -12,12 +12,13 @@ from .model import Card, Facts, Muscle
 OPTIONAL = ("blood_supply", "clinical", "aliases", "confusable", "notes", "description", "group")
 
 
-def stats(decks: Path, templates: Path) -> str:
-    """A plain-text report: muscles by region and group, cards by kind, missing optional facts."""
+def stats(decks: Path, templates: Path, markdown: bool = False) -> str:
+    """A plain-text report: muscles by region and group, cards by kind, missing optional facts;
+    or, with `markdown`, the README's coverage table."""
     from .build import cards
 
     chosen = cards(decks, templates)
-    return report(chosen.facts, chosen.every)
+    return coverage_table(chosen.facts) if markdown else report(chosen.facts, chosen.every)
 
 
 def report(facts: Facts, cards: list[Card]) -> str:
