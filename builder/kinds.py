@@ -497,16 +497,18 @@ def side_name(side: str) -> str:
 
 
 def space_draft(facts: Facts, space: Space, kind: str, suffix: str, answer: tuple[Item, ...],
-                context: dict[str, Any], bold: str, noun: str = "") -> Draft:
+                context: dict[str, Any], bold: str, noun: str = "", card: str = "") -> Draft:
+    """A card about a space; its note goes on the one card it qualifies (`card`: 'contents',
+    'name' or a side)."""
     reg = facts.registry
     muscles = tuple(dict.fromkeys(facts.muscle(m) for b in space.boundaries for m in b.muscles))
     key = f"space:{space.id}/{kind}" + (f"/{suffix}" if suffix else "")
-    kind_tag = f"{TAG}::card::{kind}"
+    noted = bool(space.note) and space.note_on == card
+    tags = (f"{TAG}::card::{kind}", f"{TAG}::region::{space.region}", f"{TAG}::space::{space.id}")
     return Draft(key, {"space": space.name, "space_kind": space.kind, **context}, bold, answer, muscles,
-                 space.sources + space.note_sources, (kind_tag, f"{TAG}::region::{space.region}",
-                                                     f"{TAG}::space::{space.id}"),
+                 space.sources + (space.note_sources if noted else ()), tags,
                  f"{reg.regions[space.region].name} › Spaces", noun=noun,
-                 notes=(space.note,) if space.note else (), deck=space.region)
+                 notes=(space.note,) if noted and space.note else (), deck=space.region)
 
 
 def space_boundaries(facts: Facts) -> Iterator[Draft]:
@@ -522,7 +524,8 @@ def space_boundaries(facts: Facts) -> Iterator[Draft]:
         for side, answer in sides.items():
             if any(b.muscles for b in space.boundaries if b.side == side):
                 yield space_draft(facts, space, "space-boundaries", side, tuple(dict.fromkeys(answer)),
-                                  {"side": side_name(side), "side_id": side}, space.name, noun="structures")
+                                  {"side": side_name(side), "side_id": side}, space.name, noun="structures",
+                                  card=side)
 
 
 def space_from_boundaries(facts: Facts) -> Iterator[Draft]:
@@ -537,7 +540,7 @@ def space_from_boundaries(facts: Facts) -> Iterator[Draft]:
         if len(said) < 2:
             continue
         yield space_draft(facts, space, "space-name", "", (Item(upper_first(space.name)),),
-                          {"bounds": said}, "")
+                          {"bounds": said}, "", card="name")
 
 
 def space_contents(facts: Facts) -> Iterator[Draft]:
@@ -546,7 +549,7 @@ def space_contents(facts: Facts) -> Iterator[Draft]:
             answer = tuple(Item(upper_first(c.structure), qualifier=c.kind if c.kind in ("nerve", "artery", "vein") and
                                 c.kind not in c.structure.lower() else "") for c in space.contents)
             yield space_draft(facts, space, "space-contents", "", answer,
-                              {"level": space.level or ""}, space.name, noun="structures")
+                              {"level": space.level or ""}, space.name, noun="structures", card="contents")
 
 
 def muscle_spaces(muscle: Muscle, facts: Facts) -> Iterator[Draft]:

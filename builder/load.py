@@ -71,6 +71,7 @@ def load(decks: Path) -> Facts:
         _check_lesions(registry, entries, [m for m, _ in muscles], problems)
         _check_reverse_questions(muscles, problems)
         _check_card_keys(every, entries, problems)
+        _check_spaces(every, entries, problems)
     if problems:
         raise ValidationError(problems)
     return Facts(registry, tuple(sorted((m for m, _ in muscles), key=lambda m: m.id)))
@@ -424,6 +425,23 @@ def _check_reverse_questions(muscles: list[tuple[Muscle, Document]], problems: l
                                             "them apart (see CONTRIBUTING.md)"))
 
 
+def _check_spaces(facts: Facts, entries: Entries, problems: list[Problem]) -> None:
+    """A space's note names a card of that space, and every side says what forms it."""
+    for space in facts.registry.spaces.values():
+        doc = entries["spaces"][space.id][1]
+        sides = {b.side for b in space.boundaries}
+        if space.note and space.note_on not in sides | {"contents", "name"}:
+            problems.append(doc.problem(("spaces", space.id, "note_on"),
+                                        f"'{space.note_on}' is not a card of this space; use 'contents', 'name' or "
+                                        f"one of its sides: {', '.join(sorted(sides))}"))
+        if bool(space.note) != bool(space.note_sources):
+            problems.append(doc.problem(("spaces", space.id), "give 'notes' and 'note_sources' together"))
+        for i, b in enumerate(space.boundaries):
+            if not (b.muscles or b.landmarks or b.text):
+                problems.append(doc.problem(("spaces", space.id, "boundaries", i),
+                                            "say what forms this side: give 'muscles', 'landmarks' or 'text'"))
+
+
 def _check_card_keys(facts: Facts, entries: Entries, problems: list[Problem]) -> None:
     """Each `lists:` entry names a list the deck asks, with groups that exist; each `card_notes:`
     entry names a card across muscles that exists."""
@@ -501,7 +519,8 @@ def _space(space_id: str, v: dict[str, Any]) -> Space:
                  tuple(Boundary(b["side"], tuple(b.get("muscles", ())), tuple(b.get("landmarks", ())), b.get("text"))
                        for b in v.get("boundaries", ())),
                  tuple(Content(c["structure"], c["kind"]) for c in v.get("contents", ())), tuple(v["sources"]),
-                 v.get("part_of"), v.get("level"), v.get("notes"), tuple(v.get("note_sources", ())))
+                 v.get("part_of"), v.get("level"), v.get("notes"), tuple(v.get("note_sources", ())),
+                 v.get("note_on", "name"))
 
 
 def _form(data: dict[str, Any] | None) -> Form | None:

@@ -309,6 +309,7 @@ class Space:
     level: str | None = None
     note: str | None = None
     note_sources: tuple[str, ...] = ()
+    note_on: str = "name"  # the card the note qualifies: 'contents', 'name' or a side
 
 
 @dataclass(frozen=True)

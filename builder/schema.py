@@ -314,6 +314,8 @@ SPACE = Record(
         Key("sources", SOURCES, True),
         Key("notes", Text("A variant or disagreement that changes an answer, short.", max_len=600)),
         Key("note_sources", _ids("source", "Source ids of the note.")),
+        Key("note_on", Text("The card the note qualifies: 'contents', 'name' (the card that names the space from "
+                            "its boundaries) or one of its sides ('medial').", pattern=KEBAB, max_len=40)),
     ),
     "A space, triangle, canal, wall or opening that muscles and landmarks bound.",
 )
