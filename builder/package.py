@@ -14,9 +14,9 @@ from typing import Any, NamedTuple
 
 import genanki
 
+from .files import read_template
 from .model import Card
 from .output import replacing, target
-from .render import TemplateError
 
 # Fixed forever: Anki matches note types and decks by these ids.
 MODEL_ID = 1735689201
@@ -48,16 +48,8 @@ def deck_id(region: str) -> int:
 
 def note_type(templates: Path) -> tuple[list[dict[str, str]], str]:
     """The card template (question and answer) and the CSS of the note type."""
-    texts = []
-    for name in ("model/front.html", "model/back.html", "style.css"):
-        try:
-            texts.append((templates / name).read_text(encoding="utf-8"))
-        except OSError as err:
-            raise TemplateError(f"{templates / name}:1:1: cannot read it ({err.strerror}); pass --templates a "
-                                "folder laid out like templates/") from None
-        except UnicodeDecodeError:
-            raise TemplateError(f"{templates / name}:1:1: not valid UTF-8; save it with UTF-8 encoding") from None
-    front, back, css = texts
+    front, back, css = (read_template(templates / name, templates)
+                        for name in ("model/front.html", "model/back.html", "style.css"))
     return [{"name": "Card", "qfmt": front, "afmt": back}], css
 
 
@@ -100,8 +92,10 @@ class _Note(genanki.Note):  # type: ignore[misc]
 
 
 def _write_package(package: Any, model_mod: int, path: Path) -> None:
-    """genanki's Package.write_to_file, with fixed note ids and zip entry dates, and deflated."""
-    with tempfile.TemporaryDirectory() as folder:
+    """genanki's Package.write_to_file, with fixed note ids and zip entry dates, and deflated. The
+    collection is made beside `path` (not in the system's temporary folder), so that a full disk
+    is the output's, as the error says."""
+    with tempfile.TemporaryDirectory(prefix=f".{path.name}.", dir=path.parent) as folder:
         collection = Path(folder) / "collection.anki2"
         conn = sqlite3.connect(collection)
         try:

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import TemplateError
 from .model import Card
 from .output import target, write_text
 from .package import FIELDS, note_type
-from .render import KINDS, TemplateError
+from .render import KINDS
 from .select import Selection, select
 
 PAGE = Path("preview") / "index.html"
@@ -41,16 +42,18 @@ def write_preview(decks: Path, templates: Path, out_dir: Path,
     folder = target(out_dir, (decks, templates), folder=True)
     facts = load(decks)
     chosen = select(facts, render(facts, templates), selection or Selection()).cards
-    write_text(folder / "index.html", page(chosen, templates))
+    write_text(folder / "index.html", page(chosen, templates), protected=(decks, templates))
     return PreviewResult(out_dir / "index.html", len(chosen))
 
 
 def page(cards: Sequence[Card], templates: Path) -> str:
     """The gallery page (HTML) of these cards."""
-    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2 import StrictUndefined
     from jinja2 import TemplateError as JinjaError
     from jinja2.sandbox import ImmutableSandboxedEnvironment
     from markupsafe import Markup
+
+    from .files import TemplateLoader
 
     tmpls, css = note_type(templates)
     if "</style" in css.lower():
@@ -62,7 +65,7 @@ def page(cards: Sequence[Card], templates: Path) -> str:
 
         source = default_templates() / PAGE
     env = ImmutableSandboxedEnvironment(
-        loader=FileSystemLoader(str(source.parent)), autoescape=True, undefined=StrictUndefined,
+        loader=TemplateLoader(source.parent, source.parent.parent), autoescape=True, undefined=StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
     kinds = Counter(c.kind for c in cards)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from . import relations
-from .errors import MuscleDeckError
+from .errors import TemplateError
 from .model import TAG, Action, Card, Facts, Innervation, Muscle, OwnCard, Part, Plan, Registry, nerve_path
 
 # A card template's output: front, back and sources, in this order, between these markers.
@@ -39,10 +39,6 @@ def is_own(card: Card) -> bool:
     return card.kind in OWN_KINDS and not card.key.startswith("clinical:")
 
 
-class TemplateError(MuscleDeckError):
-    """A card template cannot be read or rendered."""
-
-
 def render(facts: Facts, templates: Path) -> list[Card]:
     """Every card of the full deck, in a stable order: each muscle's own cards, then the cards
     across muscles."""
@@ -54,13 +50,15 @@ def render(facts: Facts, templates: Path) -> list[Card]:
 
 def environment(templates: Path) -> Any:
     """Jinja's immutable sandbox over templates/cards: autoescaped, strict about undefined values."""
-    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2 import StrictUndefined
     from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    from .files import TemplateLoader
 
     if not (templates / "cards").is_dir():
         raise TemplateError(f"{templates / 'cards'}:1:1: no such folder; pass --templates a folder laid out "
                             "like templates/")
-    env = ImmutableSandboxedEnvironment(loader=FileSystemLoader(str(templates / "cards")), autoescape=True,
+    env = ImmutableSandboxedEnvironment(loader=TemplateLoader(templates / "cards", templates), autoescape=True,
                                         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                                         auto_reload=False)  # the templates do not change during a build
     env.filters["lower_first"] = lower_first
