@@ -153,9 +153,11 @@ def build(output: Path, decks: Path | None, templates: Path | None, **filters: A
     say(f"Wrote {output}: {result.notes} notes: {result.own_cards} cards of the {result.muscles} muscles "
         f"selected, {result.across} cards across muscles")
     say("  by card kind: " + ", ".join(f"{k} {n}" for k, n in sorted(result.by_kind.items())))
-    if result.unlocked and decks is None:
-        click.echo(f"  note: {result.unlocked} notes differ from decks/notes.lock and carry this build's time; "
-                   "run `muscle-deck lock` before a release", err=True)
+    if result.unlocked:
+        click.echo(f"  note: {result.unlocked} notes differ from notes.lock: they carry a time older than the "
+                   "released notes, so importing this package changes none of them in a collection that has the "
+                   "released deck (use a new Anki profile to check them); run `muscle-deck lock` to release them",
+                   err=True)
 
 
 @main.command(name="list", short_help="List the muscles the filters select.")
