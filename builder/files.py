@@ -34,6 +34,8 @@ def read_bytes(path: Path, limit: int, inside: Path | None = None) -> bytes:
     try:
         handle = os.open(path, flags)
     except OSError as err:
+        if os.path.isdir(path):  # Windows does not open a folder at all
+            raise UnreadableFile(str(path), "not a regular file (a device, pipe or folder)") from None
         raise UnreadableFile(str(path), f"cannot read it: {err.strerror or err}") from None
     try:
         info = os.fstat(handle)

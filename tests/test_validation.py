@@ -434,6 +434,7 @@ def only_problem_in(decks: Path, text: str) -> str:
     return only_problem(decks)
 
 
+@POSIX  # on Windows no such file can be made
 @pytest.mark.parametrize("name", ["aux", "con", "nul", "prn", "com1", "lpt9"])
 def test_names_windows_keeps_for_devices_are_not_ids(mini: Path, name: str) -> None:
     path = f"lower-limb/gluteal/{name}.yaml"
@@ -462,8 +463,10 @@ def test_a_registry_key_says_what_its_own_kind_of_id_looks_like(mini: Path) -> N
 
 # --- files the validator would not read ---------------------------------------------------------
 
-@pytest.mark.parametrize(("name", "rename"), [("new.yml", "new.yaml"), ("new.YAML", "new.yaml"),
-                                              ("new.Yaml", "new.yaml"), ("new.yaml ", "new.yaml")])
+@pytest.mark.parametrize(("name", "rename"), [
+    ("new.yml", "new.yaml"), ("new.YAML", "new.yaml"), ("new.Yaml", "new.yaml"),
+    pytest.param("new.yaml ", "new.yaml", marks=POSIX),  # Windows drops the trailing space itself
+])
 def test_a_fact_file_not_named_dot_yaml_is_an_error_not_skipped(mini: Path, name: str, rename: str) -> None:
     (mini / "lower-limb" / "gluteal" / name).write_text(GOOD, encoding="utf-8")
     assert only_problem(mini) == (f"{mini / 'lower-limb' / 'gluteal' / name}:1:1: only files ending in exactly "
