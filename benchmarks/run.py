@@ -49,6 +49,8 @@ def synthetic(size: int, folder: Path) -> Path:
                 data = yaml.safe_load(text)
                 data["id"] = f"{data['id']}-copy-{copy}"
                 data["name"] = f"{data['name']} (copy {copy})"
+                if data.get("aliases"):  # a name or alias belongs to one muscle
+                    data["aliases"] = [f"{alias} (copy {copy})" for alias in data["aliases"]]
                 data.pop("confusable", None)
                 if data.get("origin") and data.get("insertion"):
                     data["clue"] = f"is copy {copy} of {data['id']}"

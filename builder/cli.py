@@ -8,11 +8,66 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from . import __version__
+from .errors import MuscleDeckError, printable
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Failure(click.ClickException):
+    """A library error as the command line reports it: each problem of a ValidationError on its
+    own line, then `Error: …`, exit code 1."""
+
+    exit_code = 1
+
+    def __init__(self, error: MuscleDeckError) -> None:
+        super().__init__(str(error))
+        self.problems = [str(p) for p in getattr(error, "problems", ())]
+
+    def show(self, file: Any = None) -> None:
+        for problem in self.problems:
+            click.echo(problem, err=True)
+        super().show(file)
+
+
+class Commands(click.Group):
+    """The command group: the one place where the library's errors become click's."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MuscleDeckError as err:
+            raise Failure(err) from None
+
+
+def say(text: str, nl: bool = True) -> None:
+    """Write to standard output; a write that fails (a full disk) is a one-line error. A closed
+    pipe (`| head`) is left to click, which ends quietly."""
+    import errno
+
+    try:
+        click.echo(text, nl=nl)
+    except OSError as err:
+        if err.errno == errno.EPIPE:
+            raise
+        _silence_stdout()
+        raise click.ClickException(f"cannot write to standard output: {err.strerror or err}") from None
+
+
+def _silence_stdout() -> None:
+    """Send what is still buffered for standard output nowhere, so that Python's own flush at
+    exit does not fail a second time with a traceback."""
+    import os
+    import sys
+
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a test runner's stream)
+        pass
 
 
 class PathType(click.Path):
@@ -74,7 +129,7 @@ def _selection(filters: dict[str, Any]) -> Any:
                      nerves=filters["nerve"], cards=filters["card"], tags=filters["tag"])
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="muscle-deck")
 def main() -> None:
     """Build Anki decks of human muscle anatomy from cited YAML fact files.
@@ -95,12 +150,14 @@ def build(output: Path, decks: Path | None, templates: Path | None, **filters: A
     from .build import build as run
 
     result = run(_decks(decks), _templates(templates), output, _selection(filters))
-    click.echo(f"Wrote {output}: {result.notes} notes about {result.muscles} muscles: {result.own_cards} cards "
-               f"about one muscle each, {result.across} cards across muscles")
-    click.echo("  by card kind: " + ", ".join(f"{k} {n}" for k, n in sorted(result.by_kind.items())))
-    if result.unlocked and decks is None:
-        click.echo(f"  note: {result.unlocked} notes differ from decks/notes.lock and carry this build's time; "
-                   "run `muscle-deck lock` before a release", err=True)
+    say(f"Wrote {output}: {result.notes} notes about {result.muscles} muscles: {result.own_cards} cards "
+        f"about one muscle each, {result.across} cards across muscles")
+    say("  by card kind: " + ", ".join(f"{k} {n}" for k, n in sorted(result.by_kind.items())))
+    if result.unlocked:
+        click.echo(f"  note: {result.unlocked} notes differ from notes.lock: they carry a time older than the "
+                   "released notes, so importing this package changes none of them in a collection that has the "
+                   "released deck (use a new Anki profile to check them); run `muscle-deck lock` to release them",
+                   err=True)
 
 
 @main.command(name="list", short_help="List the muscles the filters select.")
@@ -121,7 +178,7 @@ def list_(decks: Path | None, templates: Path | None, **filters: Any) -> None:
         chosen = [m for m in chosen if m.id in having]
     width = max((len(m.id) for m in chosen), default=0)
     for m in chosen:
-        click.echo(f"{m.id:<{width}}  {m.name}  ({m.region}{'/' + m.group if m.group else ''})")
+        say(printable(f"{m.id:<{width}}  {m.name}  ({m.region}{'/' + m.group if m.group else ''})"))
 
 
 @main.command(short_help="List the kinds of card, for --card.")
@@ -131,7 +188,7 @@ def kinds() -> None:
 
     width = max(len(k.name) for k in KINDS)
     for kind in KINDS:
-        click.echo(f"{kind.name:<{width}}  {kind.asks}")
+        say(f"{kind.name:<{width}}  {kind.asks}")
 
 
 @main.command(short_help="Check every fact file.")
@@ -141,8 +198,8 @@ def validate(decks: Path | None) -> None:
     from .load import load
 
     facts = load(_decks(decks))
-    click.echo(f"OK: {len(facts.muscles)} muscles, {len(facts.registry.nerves)} nerves, "
-               f"{len(facts.registry.sources)} sources")
+    say(f"OK: {len(facts.muscles)} muscles, {len(facts.registry.nerves)} nerves, "
+        f"{len(facts.registry.sources)} sources")
 
 
 @main.command(short_help="Record note versions in decks/notes.lock.")
@@ -152,16 +209,17 @@ def lock(decks: Path | None, check: bool) -> None:
     """Record each note's content and version time in decks/notes.lock (before a release)."""
     from .build import lock_problems, relock
     from .errors import LockError
+    from .paths import writable
 
     folder = _decks(decks)
     if check:
         found = lock_problems(folder, _templates(None))
         if found:
             raise LockError("; ".join(found))
-        click.echo("notes.lock is current")
+        say("notes.lock is current")
         return
-    changed, removed = relock(folder, _templates(None))
-    click.echo(f"Updated {folder / 'notes.lock'}: {changed} notes new or changed, {removed} recorded as removed")
+    changed, removed = relock(writable(folder), _templates(None))
+    say(f"Updated {folder / 'notes.lock'}: {changed} notes new or changed, {removed} recorded as removed")
 
 
 @main.command(short_help="List the notes two .apkg builds add, change and remove.")
@@ -174,9 +232,9 @@ def diff(old: Path, new: Path) -> None:
     result = run(old, new)
     for label, keys in (("added", result.added), ("changed", result.changed), ("removed", result.removed)):
         for key in keys:
-            click.echo(f"{label:<8} {key}")
-    click.echo(f"{len(result.added)} added, {len(result.changed)} changed, {len(result.removed)} removed, "
-               f"{result.unchanged} unchanged")
+            say(printable(f"{label:<8} {key}"))
+    say(f"{len(result.added)} added, {len(result.changed)} changed, {len(result.removed)} removed, "
+        f"{result.unchanged} unchanged")
 
 
 @main.command(short_help="Write an HTML gallery of the cards.")
@@ -195,7 +253,7 @@ def preview(out_dir: Path, decks: Path | None, templates: Path | None, **filters
     from .preview import write_preview
 
     result = write_preview(_decks(decks), _templates(templates), out_dir, _selection(filters))
-    click.echo(f"Wrote {result.index}: {result.cards} cards")
+    say(f"Wrote {result.index}: {result.cards} cards")
 
 
 @main.command(short_help="Export cards as CSV, TSV or a Markdown study sheet.")
@@ -212,9 +270,9 @@ def export(fmt: str, output: Path | None, decks: Path | None, **filters: Any) ->
 
     text, count = run(_decks(decks), _templates(None), fmt, _selection(filters), output)
     if output is None:
-        click.echo(text, nl=False)
+        say(text, nl=False)
     else:
-        click.echo(f"Wrote {output}: {count} notes as {fmt}")
+        say(f"Wrote {output}: {count} notes as {fmt}")
 
 
 @main.command(short_help="Count muscles and cards; list missing facts.")
@@ -226,7 +284,7 @@ def stats(markdown: bool, decks: Path | None, templates: Path | None) -> None:
     muscles without an image. With --markdown, the README's coverage table."""
     from .stats import stats as run
 
-    click.echo(run(_decks(decks), _templates(templates), markdown), nl=False)
+    say(run(_decks(decks), _templates(templates), markdown), nl=False)
 
 
 @main.command(name="schema", short_help="Write the JSON Schemas editors use.")
@@ -239,11 +297,14 @@ def schema_(check: bool, out_dir: Path | None) -> None:
     Without --out, also add the `# yaml-language-server: $schema=…` line to any file of decks/
     that lacks it (with --check, report those files)."""
     from .load import shown
+    from .paths import writable
     from .scaffold import write_schemas
 
     decks = _decks(None)
+    if not (check or out_dir):
+        writable(decks, "--out")
     paths = write_schemas(out_dir or decks.parent / "schema", check=check, decks=None if out_dir else decks)
-    click.echo(f"{' and '.join(shown(p) for p in paths)} {'are current' if check else 'written'}")
+    say(f"{' and '.join(shown(p) for p in paths)} {'are current' if check else 'written'}")
 
 
 @main.command(short_help="Start a fact file for a new muscle.")
@@ -254,11 +315,12 @@ def schema_(check: bool, out_dir: Path | None) -> None:
 def new(muscle_id: str, region: str, group: str | None, decks: Path | None) -> None:
     """Start a fact file for a new muscle: decks/REGION/GROUP/ID.yaml with every key commented."""
     from .load import shown
+    from .paths import writable
     from .scaffold import new as run
 
-    path = run(_decks(decks), muscle_id, region, group)
-    click.echo(f"Wrote {shown(path)}. It does not validate yet: fill in the TODO values, then run "
-               "muscle-deck validate")
+    path = run(writable(_decks(decks)), muscle_id, region, group)
+    say(f"Wrote {shown(path)}. It does not validate yet: fill in the TODO values, then run "
+        "muscle-deck validate")
 
 
 def _terminated(signum: int, frame: object) -> NoReturn:

@@ -1,11 +1,20 @@
-"""Errors that reach people: each says what is wrong and what to do, never a traceback."""
+"""The library's own errors: each says what is wrong and what to do, never a traceback.
+
+They know nothing of the command line: builder/cli.py alone turns them into `Error: …` lines
+and exit code 1.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import IO, Any
 
-import click
+
+def printable(text: str) -> str:
+    """`text` with every character a terminal would act on or hide (control characters such as
+    ESC and BEL, invisible formatting characters, lone surrogates) written as an escape like \\x1b."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 @dataclass(frozen=True, order=True)
@@ -18,30 +27,44 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.message}"
+        return printable(f"{self.path}:{self.line}:{self.col}: {self.message}")
 
 
-class MuscleDeckError(click.ClickException):
-    """Base of every error the CLI reports as `Error: …` with exit code 1."""
+class MuscleDeckError(Exception):
+    """Base of every error the library raises for people to read: one line, in `message`."""
 
-    exit_code = 1
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return printable(self.message)
 
 
 class ValidationError(MuscleDeckError):
-    """The fact files have problems; every one of them is listed."""
+    """The fact files have problems, listed in `problems` by file and line: at most the first 50 of
+    each file, then a line saying how many more there are."""
+
+    per_file = 50
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(set(problems))
-        count = len(self.problems)
-        noun = "problem" if count == 1 else "problems"
-        super().__init__(
-            f"{count} {noun} in the fact files; fix them and run again (nothing was written)"
-        )
+        found = sorted(set(problems))
+        self.problems = _first_of_each_file(found, self.per_file)
+        noun = "problem" if len(found) == 1 else "problems"
+        super().__init__(f"{len(found):,} {noun} in the fact files; fix them and run again (nothing was written)")
 
-    def show(self, file: IO[Any] | None = None) -> None:
-        for problem in self.problems:
-            click.echo(str(problem), err=True)
-        super().show(file)
+
+def _first_of_each_file(problems: list[Problem], count: int) -> list[Problem]:
+    by_file: dict[str, list[Problem]] = {}
+    for problem in problems:
+        by_file.setdefault(problem.path, []).append(problem)
+    kept = []
+    for path, found in by_file.items():
+        kept += found[:count]
+        if len(found) > count:
+            kept.append(Problem(path, found[count].line, found[count].col,
+                                f"and {len(found) - count:,} more problems in this file; fix these first"))
+    return kept
 
 
 class SelectionError(MuscleDeckError):
@@ -53,7 +76,7 @@ class OutputError(MuscleDeckError):
 
 
 class LockError(MuscleDeckError):
-    """The lock file of note versions is out of date or would lose a released note."""
+    """The lock file of note versions is out of date, unreadable, or would lose a released note."""
 
 
 class PackageError(MuscleDeckError):
@@ -62,3 +85,18 @@ class PackageError(MuscleDeckError):
 
 class TemplateError(MuscleDeckError):
     """A card template cannot be read or rendered."""
+
+
+class ScaffoldError(MuscleDeckError):
+    """A new fact file or a schema file cannot be written as asked."""
+
+
+class UnreadableFile(MuscleDeckError):
+    """A file is not one the tool reads: not a regular file, too large, a link out of its folder,
+    or unreadable. `reason` says which, without the path; `size` is set when it is too large."""
+
+    def __init__(self, path: str, reason: str, size: int | None = None) -> None:
+        super().__init__(f"{path}:1:1: {reason}")
+        self.path = path
+        self.reason = reason
+        self.size = size

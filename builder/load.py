@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from .model import (
     nerve_chain,
     nerves_injured_with,
 )
-from .yamlsafe import Document, read
+from .yamlsafe import Document, Path_, read
 
 REGISTRY_DIR = "registry"
 REQUIRED_FACTS = ("origin", "insertion", "actions", "innervation")
@@ -54,7 +55,7 @@ def load(decks: Path) -> Facts:
                                        "no such folder; pass --decks a folder laid out like decks/")])
     problems: list[Problem] = []
     refs: list[schema.Ref] = []
-    registry_files, fact_files = _yaml_files(decks, problems)
+    registry_files, fact_files = yaml_files(decks, problems)
     entries = _read_registry(registry_files, problems, refs)
     if not fact_files and not problems:
         problems.append(Problem(shown(decks), 1, 1, "no fact files (*.yaml) found in this folder"))
@@ -88,10 +89,11 @@ def shown(path: Path) -> str:
 
 # --- files -------------------------------------------------------------------------------
 
-def _yaml_files(decks: Path, problems: list[Problem]) -> tuple[list[Path], list[Path]]:
-    """The registry's files and every fact file, sorted. A folder that cannot be read, and a
-    link that leads out of the decks folder or to a folder, are problems, not skipped."""
-    inside = decks.resolve()
+def yaml_files(decks: Path, problems: list[Problem]) -> tuple[list[Path], list[Path]]:
+    """The registry's files and every fact file, sorted. A folder that cannot be read, a link
+    that leads out of the decks folder or to a folder, and a file that looks meant to be a fact
+    file but does not end in exactly '.yaml' are problems, not skipped."""
+    inside = Path(os.path.realpath(decks))
     registry: list[Path] = []
     facts: list[Path] = []
 
@@ -108,14 +110,23 @@ def _yaml_files(decks: Path, problems: list[Problem]) -> tuple[list[Path], list[
         for name in files:
             path = Path(root, name)
             if not name.endswith(".yaml"):
+                if name.strip().lower().endswith((".yaml", ".yml")):
+                    problems.append(Problem(shown(path), 1, 1, "only files ending in exactly '.yaml' are read; "
+                                                               f"rename it to {_yaml_name(name)}"))
                 continue
-            if path.is_symlink() and not path.resolve().is_relative_to(inside):
-                problems.append(Problem(shown(path), 1, 1, f"is a link to {path.resolve()}, outside the decks "
+            real = Path(os.path.realpath(path))
+            if path.is_symlink() and not real.is_relative_to(inside):
+                problems.append(Problem(shown(path), 1, 1, f"is a link to {real}, outside the decks "
                                                            "folder; copy the file here instead"))
                 continue
             in_registry = Path(root) == decks / REGISTRY_DIR
             (registry if in_registry else facts).append(path)
     return sorted(registry), sorted(facts)
+
+
+def _yaml_name(name: str) -> str:
+    stem = name.strip()
+    return stem[: stem.rfind(".")] + ".yaml"
 
 
 def _read_registry(paths: list[Path], problems: list[Problem], refs: list[schema.Ref]) -> Entries:
@@ -128,6 +139,7 @@ def _read_registry(paths: list[Path], problems: list[Problem], refs: list[schema
             _merge(doc, entries, problems, refs)
     _check_nerves(entries, problems)
     _check_landmark_tree(entries, problems)
+    refs += [schema.Ref("nerve", key, doc, ("lesions", key, "<key>")) for key, (_, doc) in entries["lesions"].items()]
     return entries
 
 
@@ -161,11 +173,6 @@ def _check_nerves(entries: Entries, problems: list[Problem]) -> None:
                                         "a cranial nerve has no spinal roots; remove 'roots'"))
         if not nerve.get("cranial") and not nerve.get("roots"):
             problems.append(doc.problem(("nerves", key), f"nerve '{key}' needs 'roots' (or 'cranial: true')"))
-    for key, (_, doc) in entries["lesions"].items():
-        if key not in entries["nerves"]:
-            problems.append(doc.problem(("lesions", key, "<key>"), f"unknown nerve '{key}'"
-                                        + (schema.did_you_mean(key, entries["nerves"])
-                                           or "; use a nerve id of decks/registry/nerves.yaml")))
     for key, (fact, doc) in entries["clinical"].items():
         if isinstance(fact, dict) and not fact.get("nerves") and not fact.get("muscles"):
             problems.append(doc.problem(("clinical", key), "say what the fact is about: give 'nerves', "
@@ -267,10 +274,12 @@ def _check_parts(doc: Document, problems: list[Problem]) -> None:
     if data.get("clue") and parts and not (data.get("origin") and data.get("insertion")):
         problems.append(doc.problem(("clue",), "the reverse cards ask for each part here; give 'clue' "
                                                "in the parts instead"))
-    ids = [c.get("id") for c in _dicts(data.get("clinical"))]
-    for i, clinical_id in enumerate(ids):
-        if clinical_id in ids[:i]:
+    clinical: set[str] = set()
+    for i, item in enumerate(_dicts(data.get("clinical"))):
+        clinical_id = item.get("id")
+        if isinstance(clinical_id, str) and clinical_id in clinical:
             problems.append(doc.problem(("clinical", i, "id"), f"clinical id '{clinical_id}' is used twice"))
+        clinical.add(str(clinical_id))
 
 
 def _check_facts(doc: Document, entries: Entries, problems: list[Problem]) -> None:
@@ -283,6 +292,16 @@ def _check_facts(doc: Document, entries: Entries, problems: list[Problem]) -> No
         for i, supply in enumerate(_dicts(place.get("innervation"))):
             nerve = entries["nerves"].get(supply["nerve"], (None,))[0]
             _check_roots(doc, at + ("innervation", i), supply, nerve, problems)
+    region: dict[str, Any] = entries["regions"].get(data["region"], (None,))[0] or {}
+    for fact in region.get("requires", ()):
+        if fact not in data and not any(fact in part for _, part in places[1:]):
+            problems.append(doc.problem((), f"a muscle of the {region['name'].lower()} needs '{fact}' (the region's "
+                                            "'requires' in the registry); add it, for the whole muscle or in every "
+                                            "part"))
+    for limb_end in ("hand", "foot"):  # twins, such as the lumbricals of the hand and of the foot
+        if data["id"].endswith(f"-of-{limb_end}") and not data["name"].endswith(f"({limb_end})"):
+            problems.append(doc.problem(("name",), f"the id ends in '-of-{limb_end}', so the name ends in "
+                                                   f"'({limb_end})' too, e.g. 'Lumbricals ({limb_end})'"))
     sources = data["sources"]
     known = [entries["sources"][s][0] for s in sources if s in entries["sources"]]
     if len(known) == len(sources) and all(isinstance(s, dict) for s in known) \
@@ -351,26 +370,48 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
 # --- checks across files -----------------------------------------------------------------
 
 def _check_unique(files: list[tuple[dict[str, Any], Document]], problems: list[Problem]) -> set[str]:
-    """Ids and names are unique across the well-formed files, and no former id is another
-    muscle's id; the ids."""
+    """Across the well-formed files: ids are unique; a former id is claimed by one muscle only and
+    is no muscle's id (else two muscles would share their notes); a name or alias (compared as
+    `--muscle` compares them: in any case, in any Unicode form) belongs to one muscle only. The ids."""
     ids: dict[str, Document] = {}
-    names: dict[str, Document] = {}
     for data, doc in files:
         if data["id"] in ids:
             problems.append(doc.problem(("id",), f"muscle id '{data['id']}' is already used by "
                                                  f"{ids[data['id']].path}; ids must be unique"))
         ids.setdefault(data["id"], doc)
-        folded = data["name"].casefold()
-        if folded in names:
-            problems.append(doc.problem(("name",), f"name '{data['name']}' is already used by "
-                                                   f"{names[folded].path}; names must be unique"))
-        names.setdefault(folded, doc)
+    former: dict[str, Document] = {}
     for data, doc in files:
-        for i, former in enumerate(data.get("former_ids", [])):
-            if former in ids:
-                problems.append(doc.problem(("former_ids", i), f"former id '{former}' is the id of "
-                                                               f"{ids[former].path}; ids are never reused"))
+        for i, old in enumerate(data.get("former_ids", [])):
+            if old in ids:
+                problems.append(doc.problem(("former_ids", i), f"former id '{old}' is the id of "
+                                                               f"{ids[old].path}; ids are never reused"))
+            elif old in former and former[old] is not doc:
+                problems.append(doc.problem(("former_ids", i), f"former id '{old}' is also claimed by "
+                                            f"{former[old].path}; only one muscle keeps an old id and its notes "
+                                            "(when a muscle is split, give it to one of the parts)"))
+            former.setdefault(old, doc)
+    names: dict[str, tuple[Document, str]] = {_folded(i): (doc, "id") for i, doc in ids.items()}
+    given: list[tuple[Document, Path_, str, str]] = [(doc, ("name",), data["name"], "name") for data, doc in files]
+    given += [(doc, ("aliases", i), alias, "alias") for data, doc in files
+              for i, alias in enumerate(data.get("aliases", []))]  # after the names: an alias is what to change
+    for doc, at, text, what in given:
+        first = names.get(_folded(text))
+        if first is None:
+            names[_folded(text)] = (doc, what)
+        elif what == first[1] == "name":
+            problems.append(doc.problem(at, f"name '{text}' is already used by {first[0].path}; names must "
+                                            "be unique"))
+        elif first[0] is doc:
+            if first[1] != "id":  # the muscle's own id, in other words, names it all the same
+                problems.append(doc.problem(at, f"alias '{text}' repeats this muscle's {first[1]}; remove it"))
+        else:
+            problems.append(doc.problem(at, f"{what} '{text}' is already the {first[1]} of {first[0].path}; "
+                                            "a name or alias may belong to one muscle only"))
     return set(ids)
+
+
+def _folded(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
 
 
 _REF_KINDS = {"region": "regions", "nerve": "nerves", "joint": "joints", "movement": "movements",
@@ -378,12 +419,16 @@ _REF_KINDS = {"region": "regions", "nerve": "nerves", "joint": "joints", "moveme
 
 
 def _check_refs(refs: list[schema.Ref], entries: Entries, muscle_ids: set[str], problems: list[Problem]) -> None:
+    """Each reference names an entry; the first few unknown ones get a did-you-mean (each looks
+    through every entry of its kind, so all of them would take time that grows as their product)."""
+    suggestions = schema.MAX_SUGGESTIONS
     for ref in refs:
         known: Iterable[str] = muscle_ids if ref.kind == "muscle" else entries[_REF_KINDS[ref.kind]]
         if ref.value not in known:
             where = "a fact file" if ref.kind == "muscle" else f"decks/registry/ ('{_REF_KINDS[ref.kind]}:')"
+            suggestions -= 1
             problems.append(ref.doc.problem(ref.at, f"unknown {ref.kind} '{ref.value}'"
-                                            + (schema.did_you_mean(ref.value, known)
+                                            + (suggestions >= 0 and schema.did_you_mean(ref.value, known)
                                                or f"; use an id from {where}, or add it there")))
 
 

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import genanki
 
-from .errors import TemplateError
+from .files import read_template
 from .model import Card
 from .note import Fields
 from .output import replacing, target
@@ -52,16 +52,8 @@ def deck_id(region: str) -> int:
 
 def note_type(templates: Path) -> tuple[list[dict[str, str]], str]:
     """The card template (question and answer) and the CSS of the note type."""
-    texts = []
-    for name in ("model/front.html", "model/back.html", "style.css"):
-        try:
-            texts.append((templates / name).read_text(encoding="utf-8"))
-        except OSError as err:
-            raise TemplateError(f"{templates / name}:1:1: cannot read it ({err.strerror}); pass --templates a "
-                                "folder laid out like templates/") from None
-        except UnicodeDecodeError:
-            raise TemplateError(f"{templates / name}:1:1: not valid UTF-8; save it with UTF-8 encoding") from None
-    front, back, css = texts
+    front, back, css = (read_template(templates / name, templates)
+                        for name in ("model/front.html", "model/back.html", "style.css"))
     return [{"name": "Card", "qfmt": front, "afmt": back}], css
 
 
@@ -110,8 +102,10 @@ class _Note(genanki.Note):  # type: ignore[misc]
 
 def _write_package(package: Any, model_mod: int, path: Path, media: Sequence[tuple[str, Path]]) -> None:
     """genanki's Package.write_to_file, with fixed note ids and zip entry dates, and deflated;
-    `media`: (name in Anki, file) of each image, stored as genanki does (entries 0, 1, …)."""
-    with tempfile.TemporaryDirectory() as folder:
+    `media`: (name in Anki, file) of each image, stored as genanki does (entries 0, 1, …). The
+    collection is made beside `path` (not in the system's temporary folder), so that a full disk
+    is the output's, as the error says."""
+    with tempfile.TemporaryDirectory(prefix=f".{path.name}.", dir=path.parent) as folder:
         collection = Path(folder) / "collection.anki2"
         conn = sqlite3.connect(collection)
         try:

@@ -41,16 +41,18 @@ def write_preview(decks: Path, templates: Path, out_dir: Path,
 
     folder = target(out_dir, (decks, templates), folder=True)
     chosen = cards(decks, templates, selection).cards
-    write_text(folder / "index.html", page(chosen, notes(chosen, templates), templates))
+    write_text(folder / "index.html", page(chosen, notes(chosen, templates), templates), protected=(decks, templates))
     return PreviewResult(out_dir / "index.html", len(chosen))
 
 
 def page(cards: Sequence[Card], fields: Sequence[Fields], templates: Path) -> str:
     """The gallery page (HTML) of these cards."""
-    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2 import StrictUndefined
     from jinja2 import TemplateError as JinjaError
     from jinja2.sandbox import ImmutableSandboxedEnvironment
     from markupsafe import Markup
+
+    from .files import TemplateLoader
 
     tmpls, css = note_type(templates)
     if "</style" in css.lower():
@@ -61,7 +63,7 @@ def page(cards: Sequence[Card], fields: Sequence[Fields], templates: Path) -> st
         raise TemplateError(f"{source}:1:1: no preview page in this templates folder; copy "
                             "templates/preview/index.html into it")
     env = ImmutableSandboxedEnvironment(
-        loader=FileSystemLoader(str(source.parent)), autoescape=True, undefined=StrictUndefined,
+        loader=TemplateLoader(source.parent, source.parent.parent), autoescape=True, undefined=StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
     kinds = Counter(c.kind for c in cards)

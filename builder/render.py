@@ -24,13 +24,15 @@ def render(facts: Facts, templates: Path) -> list[Card]:
 
 def environment(templates: Path, folder: str, finalize: Any = None) -> Any:
     """Jinja's immutable sandbox over one folder of templates, strict about undefined values."""
-    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2 import StrictUndefined
     from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    from .files import TemplateLoader
 
     if not (templates / folder).is_dir():
         raise TemplateError(f"{templates / folder}:1:1: no such folder; pass --templates a folder laid out "
                             "like templates/")
-    env = ImmutableSandboxedEnvironment(loader=FileSystemLoader(str(templates / folder)), autoescape=False,
+    env = ImmutableSandboxedEnvironment(loader=TemplateLoader(templates / folder, templates), autoescape=False,
                                         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                                         keep_trailing_newline=False, auto_reload=False, finalize=finalize)
     env.filters["lower_first"] = lower_first

@@ -12,10 +12,11 @@ import re
 from pathlib import Path
 
 from . import schema
-from .errors import MuscleDeckError
-from .load import REGISTRY_DIR, REQUIRED_FACTS, shown
-from .output import replacing
-from .yamlsafe import read
+from .errors import Problem, ScaffoldError, UnreadableFile, ValidationError
+from .files import read_bytes
+from .load import REGISTRY_DIR, REQUIRED_FACTS, shown, yaml_files
+from .output import replacing, target
+from .yamlsafe import MAX_FILE_BYTES, read, unreadable
 
 FACT_SCHEMA = "fact-file.schema.json"
 REGISTRY_SCHEMA = "registry-file.schema.json"
@@ -24,10 +25,7 @@ COMMENT = "# yaml-language-server: $schema="
 # Keys a new muscle does not start with: written as comments, to uncomment when needed.
 COMMENTED_OUT = ("former_ids", "parts", "clue", "plural", "remarks")
 MAX_ID = schema.FACT_FILE.by_name["id"].spec.max_len  # type: ignore[union-attr]
-
-
-class ScaffoldError(MuscleDeckError):
-    """A new fact file or a schema file cannot be written as asked."""
+MAX_SCHEMA_BYTES = 1024 * 1024  # far more than a schema file of builder/schema.py's specs
 
 
 # --- JSON Schema files ---------------------------------------------------------------------
@@ -42,45 +40,58 @@ def write_schemas(folder: Path, check: bool = False, decks: Path | None = None) 
     """Write the schema files into `folder`, or with `check` raise if they are not current.
 
     With `decks`, also give every YAML file there the schema line its editor needs (with
-    `check`, report the files without one). Returns the schema files written (or checked)."""
+    `check`, report the files without one); the files are found and read as `validate` does
+    them (regular files only, no link out of the folder). Returns the schema files written (or
+    checked)."""
+    lacking = _lacking_schema_line(decks) if decks is not None else []
+    if not check:
+        target(folder, folder=True)
     paths = []
     stale = []
     for name, text in schema_texts().items():
         path = folder / name
         paths.append(path)
-        if check:
-            try:
-                current = path.read_text(encoding="utf-8")
-            except OSError:
-                stale.append(f"{shown(path)} is missing")
-                continue
-            if current != text:
-                stale.append(f"{shown(path)} differs from builder/schema.py")
-        else:
-            _write_if_changed(path, text)
-    if decks is not None:
-        lacking = [p for p in sorted(decks.rglob("*.yaml")) if not p.read_bytes().startswith(COMMENT.encode())]
-        if check:
-            stale += [f"{shown(p)} has no schema line" for p in lacking]
-        for path in [] if check else lacking:
+        current = _current(path)
+        if check and current != text:
+            stale.append(f"{shown(path)} is missing" if not os.path.lexists(path) else
+                         f"{shown(path)} differs from builder/schema.py" if isinstance(current, str) else
+                         f"{shown(path)}: {current.reason}")
+        elif not check and current != text:
+            with replacing(path) as tmp:
+                tmp.write_text(text, encoding="utf-8")
+    if check:
+        stale += [f"{shown(p)} has no schema line" for p in lacking]
+    elif decks is not None:
+        for path in lacking:
             add_schema_line(path, decks)
     if stale:
         raise ScaffoldError("; ".join(stale) + "; run `muscle-deck schema` and commit the result")
     return paths
 
 
-def _write_if_changed(path: Path, text: str) -> None:
+def _current(path: Path) -> str | UnreadableFile:
+    """A schema file's text, or why it cannot be read."""
     try:
-        if path.read_text(encoding="utf-8") == text:
-            return
-    except OSError:
-        pass
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with replacing(path) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-    except OSError as err:
-        raise ScaffoldError(f"{shown(path)}: cannot write it: {err.strerror}") from None
+        return read_bytes(path, MAX_SCHEMA_BYTES).decode("utf-8", errors="replace")
+    except UnreadableFile as err:
+        return err
+
+
+def _lacking_schema_line(decks: Path) -> list[Path]:
+    """The YAML files of `decks` without the schema line; every file that cannot be read is a
+    problem, as for `validate`."""
+    problems: list[Problem] = []
+    registry, facts = yaml_files(decks, problems)
+    lacking = []
+    for path in registry + facts:
+        try:
+            if not read_bytes(path, MAX_FILE_BYTES).startswith(COMMENT.encode()):
+                lacking.append(path)
+        except UnreadableFile as err:
+            problems.append(unreadable(shown(path), err))
+    if problems:
+        raise ValidationError(problems)
+    return lacking
 
 
 def schema_line(yaml_file: Path, decks: Path) -> str:
@@ -94,7 +105,7 @@ def schema_line(yaml_file: Path, decks: Path) -> str:
 
 def add_schema_line(yaml_file: Path, decks: Path) -> bool:
     """Put the schema line first in a YAML file, changing nothing else; False if it has one."""
-    raw = yaml_file.read_bytes()
+    raw = read_bytes(yaml_file, MAX_FILE_BYTES)
     if raw.startswith(COMMENT.encode()):
         return False
     newline = b"\r\n" if b"\r\n" in raw.split(b"\n", 1)[0] + b"\n" else b"\n"
@@ -112,6 +123,8 @@ def new(decks: Path, muscle_id: str, region: str, group: str | None = None) -> P
                             "hyphens, e.g. 'gluteus-medius'")
     if len(muscle_id) > MAX_ID:
         raise ScaffoldError(f"the id is {len(muscle_id)} characters long, more than {MAX_ID}; shorten it")
+    if muscle_id in schema.WINDOWS_RESERVED:
+        raise ScaffoldError(f"'{muscle_id}' {schema.RESERVED_MESSAGE}")
     regions, removed = _registry(decks)
     if region not in regions:
         raise ScaffoldError(f"unknown region '{region}'" + schema.did_you_mean(region, regions)

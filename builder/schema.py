@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -27,6 +28,18 @@ FIBRES = ("parallel", "convergent", "unipennate", "bipennate", "multipennate", "
 PASS_KINDS = ("nerve", "artery", "vein", "duct", "tendon", "plexus", "gland", "ligament", "muscle")
 PASS_RELATIONS = ("pierces", "between-heads", "through", "within", "on-surface", "crosses", "wraps", "lies-on",
                   "tendon-under", "emerges-above", "emerges-below")
+# Names Windows keeps for devices: a file or folder named after one (with any extension) cannot
+# be checked out there.
+WINDOWS_RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"{d}{i}" for d in ("com", "lpt") for i in range(10))})
+RESERVED_MESSAGE = ("is a name Windows keeps for a device (con, prn, aux, nul, com1, lpt1…): no file can have it "
+                    "there; choose another")
+# Texts this long may hold line breaks (a paragraph written with YAML's | or >); shorter ones are one line.
+MULTILINE_FROM = 400
+# Anki's own markup inside a field: MathJax (whose \\href and \\style can run script on the card),
+# field or cloze references, sounds and LaTeX. Fact text is plain text, so none of it may appear.
+_ANKI_MARKUP = re.compile(r"\\[()\[\]]|\{\{|\}\}|\[sound:|\[/?(?:latex|\$\$?)\]", re.IGNORECASE)
+# Quick checks and limits that keep validation linear in the size of the input.
+MAX_SUGGESTIONS = 25  # unknown names that get a did-you-mean, in one run
 
 
 @dataclass(frozen=True)
@@ -325,6 +338,9 @@ REGISTRY_FILE = Record(
         Key("regions", MapOf(Record((
             Key("name", Text(max_len=80), True),
             Key("groups", MapOf(Text(max_len=120), "Group id to name."), True),
+            Key("requires", ListOf(Text(choices=("blood_supply",)),
+                                   "Facts every muscle of the region gives beyond the required ones, because "
+                                   "the references give them for all (the limbs: [blood_supply]).")),
         )), "Regions of the body.")),
         Key("joints", MapOf(Record((
             Key("name", Text(max_len=120), True),
@@ -423,19 +439,22 @@ def check(spec: Spec, value: Any, at: Path_, doc: Document,
             problems.append(doc.problem(at, f"{_name(at)} has {len(value)} items, more than {spec.max_items}"))
         for i, item in enumerate(value[: spec.max_items]):
             check(spec.item, item, at + (i,), doc, problems, refs)
-        if all(isinstance(v, str) for v in value):
-            for i, item in enumerate(value):
-                if item in value[:i]:
-                    problems.append(doc.problem(at + (i,), f"'{item}' is listed twice in {_name(at)}; remove one"))
+        seen: set[str] = set()
+        for i, item in enumerate(value[: spec.max_items]):
+            if isinstance(item, str) and item in seen:
+                problems.append(doc.problem(at + (i,), f"'{item}' is listed twice in {_name(at)}; remove one"))
+            elif isinstance(item, str):
+                seen.add(item)
     elif isinstance(spec, MapOf):
         if not isinstance(value, dict):
             problems.append(doc.problem(at, f"{_name(at)} must be a mapping of ids, not {_TYPE[type(value)]}"))
             return
         for key, item in value.items():
             if not _match(spec.key_pattern, key):
-                problems.append(doc.problem(
-                    at + (key, "<key>"),
-                    f"'{key}' is not a valid id; use lower-case words joined by hyphens"))
+                problems.append(doc.problem(at + (key, "<key>"),
+                                            f"'{key}' is not a valid id: {_explain(spec.key_pattern)}"))
+            elif spec.key_pattern == KEBAB and key in WINDOWS_RESERVED:
+                problems.append(doc.problem(at + (key, "<key>"), f"'{key}' {RESERVED_MESSAGE}"))
             check(spec.value, item, at + (key,), doc, problems, refs)
 
 
@@ -458,8 +477,50 @@ def _check_text(spec: Text, value: Any, at: Path_, doc: Document,
     elif spec.pattern and not _match(spec.pattern, value):
         shown = f"'{value}'" if value.isprintable() else repr(value)
         problems.append(doc.problem(at, f"{name} {shown} is not valid: " + _explain(spec.pattern)))
+    elif spec.pattern == KEBAB and value in WINDOWS_RESERVED:
+        problems.append(doc.problem(at, f"{name} '{value}' {RESERVED_MESSAGE}"))
+    elif unsafe := _unsafe(value, multiline=spec.max_len >= MULTILINE_FROM):
+        problems.append(doc.problem(at, f"{name} {unsafe}"))
+        return
     if spec.ref:
         refs.append(Ref(spec.ref, value, doc, at))
+
+
+def _unsafe(value: str, multiline: bool) -> str | None:
+    """What makes a text unfit for a card, as the rest of a message; None if it is fine.
+
+    Fact values are plain text: no control characters (a \\x1f splits Anki's fields, ESC drives
+    terminals), no invisible formatting characters, and none of Anki's markup."""
+    if not value.isprintable():  # rare: only then is each character looked at
+        for number, char in enumerate(value, 1):
+            kind = unicodedata.category(char)
+            where = f"(character {number}, U+{ord(char):04X})"
+            if char == "\n":
+                if not multiline:
+                    return f"holds a line break {where}; write it on one line"
+            elif char == "\t":
+                return f"holds a tab {where}; use a space"
+            elif kind == "Cc":
+                return f"holds a control character {where}; remove it"
+            elif kind == "Cf":
+                return f"holds an invisible formatting character {where}; remove it"
+            elif kind == "Cs":
+                return f"holds a lone surrogate, half of a character {where}; remove it"
+            elif kind in ("Zl", "Zp"):
+                return f"holds a line or paragraph separator {where}; write it on one line"
+    found = _ANKI_MARKUP.search(value)
+    if not found:
+        return None
+    mark = found.group()
+    if mark.startswith("\\"):
+        what = f"Anki typesets it as mathematics (MathJax), which can also run script; write '{mark[1]}' alone"
+    elif mark in ("{{", "}}"):
+        what = f"Anki reads it as a field or cloze reference; write '{mark[0]} {mark[0]}' with a space"
+    elif mark.lower() == "[sound:":
+        what = "Anki plays it as a sound; write it another way"
+    else:
+        what = "Anki turns it into LaTeX; write it another way"
+    return f"holds '{mark}': {what}"
 
 
 def _check_record(spec: Record, value: Any, at: Path_, doc: Document,

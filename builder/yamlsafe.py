@@ -9,8 +9,7 @@ other than YAML's own, and oversized input.
 
 from __future__ import annotations
 
-import os
-import stat
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import Problem
+from .errors import Problem, UnreadableFile
+from .files import read_bytes
 
 try:  # libyaml's parser where PyYAML was built with it; the same nodes and marks
     from yaml import CSafeLoader as _Loader
@@ -33,7 +33,10 @@ Path_ = tuple[str | int, ...]
 
 _STD = "tag:yaml.org,2002:"
 _SCALARS = {_STD + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
-_CONSTRUCT = yaml.constructor.SafeConstructor()
+_CONSTRUCT = yaml.constructor.SafeConstructor()  # keeps nothing: only its functions per tag are called
+_WHAT = {"int": "a whole number", "float": "a number", "bool": "true or false", "null": "empty"}
+# Characters YAML does not allow in a file (it allows tab, line breaks and the printable rest).
+_NOT_YAML = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @dataclass
@@ -68,21 +71,9 @@ def read(path: Path, shown: str) -> tuple[Document | None, list[Problem]]:
     Only a regular file is read (not a device, a pipe or a folder), and only once its size is
     known to be within the limit."""
     try:
-        info = os.stat(path)
-    except OSError as err:
-        return None, [Problem(shown, 1, 1, f"cannot read the file: {err.strerror}")]
-    if not stat.S_ISREG(info.st_mode):
-        return None, [Problem(shown, 1, 1, "not a regular file (a device, pipe or folder); "
-                                           "replace it with a plain text file or remove it")]
-    if info.st_size > MAX_FILE_BYTES:
-        return None, [_too_large(shown, info.st_size)]
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as err:
-        return None, [Problem(shown, 1, 1, f"cannot read the file: {err.strerror}")]
-    if len(raw) > MAX_FILE_BYTES:  # it grew after it was measured
-        return None, [_too_large(shown, len(raw))]
+        raw = read_bytes(path, MAX_FILE_BYTES)
+    except UnreadableFile as err:
+        return None, [unreadable(shown, err)]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -91,6 +82,15 @@ def read(path: Path, shown: str) -> tuple[Document | None, list[Problem]]:
         col = err.start - (before.rfind(b"\n") + 1) + 1
         return None, [Problem(shown, line, col, "file is not valid UTF-8; save it with UTF-8 encoding")]
     return parse(text, shown)
+
+
+def unreadable(shown: str, err: UnreadableFile) -> Problem:
+    """The problem of a fact or registry file that cannot be read."""
+    if err.size is not None:
+        return _too_large(shown, err.size)
+    if err.reason.startswith("not a regular file"):
+        return Problem(shown, 1, 1, err.reason + "; replace it with a plain text file or remove it")
+    return Problem(shown, 1, 1, err.reason)
 
 
 def _too_large(shown: str, size: int) -> Problem:
@@ -104,6 +104,12 @@ def parse(text: str, shown: str) -> tuple[Document | None, list[Problem]]:
     tabs = _tab_indents(text, shown)
     if tabs:
         return None, tabs
+    bad = _NOT_YAML.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        col = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
+        return None, [Problem(shown, line, col, f"a control character (U+{ord(bad.group()):04X}) that YAML does not "
+                                                "allow in a file; remove it")]
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -184,7 +190,15 @@ def _scalar(node: ScalarNode) -> Any:
         raise _Reject(node, f"value is {len(node.value):,} characters long, more than {MAX_STRING:,}; shorten it")
     if node.tag in (_STD + "str", _STD + "timestamp"):  # a date stays the text it was written as
         return node.value
-    return _CONSTRUCT.construct_object(node)
+    # PyYAML's own function for the tag, called directly: its construct_object would keep every
+    # node it built for the life of the process.
+    construct = yaml.constructor.SafeConstructor.yaml_constructors[node.tag]
+    try:
+        return construct(_CONSTRUCT, node)
+    except (ValueError, KeyError, IndexError, TypeError, OverflowError):
+        kind = node.tag[len(_STD):]
+        raise _Reject(node, f"'{node.value}' is not {_WHAT[kind]}, as its tag '!!{kind}' says; fix the value or "
+                            "remove the tag") from None
 
 
 def _short(tag: str) -> str:

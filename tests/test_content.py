@@ -175,6 +175,14 @@ def test_every_muscle_is_complete_and_cited() -> None:
     assert sum(len(m.clinical) for m in FACTS.muscles) + len(FACTS.registry.clinical) >= 200
 
 
+def test_the_registry_asks_a_blood_supply_of_every_limb_muscle() -> None:
+    """So that `validate` enforces it (tests/test_validation.py shows it does)."""
+    import yaml
+
+    regions = yaml.safe_load((DECKS / "registry" / "regions.yaml").read_text(encoding="utf-8"))["regions"]
+    assert {r for r, v in regions.items() if "blood_supply" in v.get("requires", ())} == {"lower-limb", "upper-limb"}
+
+
 def test_names_of_hand_and_foot_twins_say_which() -> None:
     names = {m.id: m.name for m in FACTS.muscles}
     for twin in ("abductor-digiti-minimi", "flexor-digiti-minimi-brevis", "lumbricals", "dorsal-interossei"):

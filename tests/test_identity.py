@@ -89,6 +89,7 @@ def test_growing_the_facts_updates_released_notes_in_place(real_copy: Path, tmp_
     leg = grown["nerve:tibial/nerve-muscles/group:posterior-leg"]
     assert "Accessory plantarflexor" in [i.text for i in leg.answer]
     v2 = tmp_path / "v2.apkg"
+    relock(real_copy, TEMPLATES, at=T2)  # the next release
     build(real_copy, TEMPLATES, v2, Selection(), at=T2)
     with collection(tmp_path / "col.anki2") as col:
         first = import_apkg(col, v1)

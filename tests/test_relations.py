@@ -78,6 +78,7 @@ def test_adding_a_muscle_updates_generated_cards_in_place(mini: Path, tmp_path: 
            .replace("Anterior surface of the greater trochanter", "Iliotibial tract")
            + "clue: arises from the anterior superior iliac spine and inserts on the iliotibial tract\n")
     (mini / "lower-limb/gluteal/tensor-fasciae-latae.yaml").write_text(tfl, encoding="utf-8")
+    relock(mini, TEMPLATES, at=T2)  # released: a build of notes not yet locked never replaces released ones
     v2 = tmp_path / "v2.apkg"
     build(mini, TEMPLATES, v2, Selection(), at=T2)
     with collection(tmp_path / "col.anki2") as col:

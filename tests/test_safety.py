@@ -89,7 +89,7 @@ def test_bad_templates_give_clean_errors(mini: Path, tmp_path: Path, template: s
         (lambda t: [shutil.rmtree(p) if p.is_dir() else p.unlink() for p in list(t.iterdir())],
          "cards:1:1: no such folder; pass --templates a folder laid out like templates/"),
         (lambda t: (t / "model" / "front.html").unlink(),
-         "front.html:1:1: cannot read it (No such file or directory); pass --templates a folder laid out like "
+         "front.html:1:1: cannot read it: No such file or directory; pass --templates a folder laid out like "
          "templates/"),
         (lambda t: (t / "style.css").write_bytes(b"\xff\xfe body {}"), "style.css:1:1: not valid UTF-8"),
         (lambda t: (t / "cards" / "origin.txt").write_bytes(b"Origin of {{ subject }}?\xff"),
@@ -105,6 +105,62 @@ def test_a_broken_templates_folder_is_an_error(mini: Path, tmp_path: Path, damag
     assert code == 1
     assert message in error_line(err)
     assert not out.exists()
+
+
+@POSIX
+@pytest.mark.parametrize(
+    ("name", "make", "message"),
+    [
+        ("style.css", "secret", "style.css:1:1: is a link to {secret}, outside {templates}; copy the file into the "
+                                "folder instead"),
+        ("model/front.html", "secret", "front.html:1:1: is a link to {secret}, outside {templates}"),
+        ("cards/leak.html", "secret", "leak.html:1:1: is a link to {secret}, outside {templates}"),
+        ("style.css", "fifo", "style.css:1:1: not a regular file (a device, pipe or folder); replace it with a plain "
+                              "text file"),
+        ("cards/_card.html", "fifo", "_card.html:1:1: not a regular file (a device, pipe or folder)"),
+        ("style.css", "zero", "style.css:1:1: is a link to /dev/zero, outside {templates}"),
+        ("style.css", "huge", "style.css:1:1: is 2,097,152 bytes, more than the 1,048,576 it may have; shorten it"),
+    ],
+)
+def test_templates_are_plain_files_inside_their_folder(mini: Path, tmp_path: Path, name: str, make: str,
+                                                       message: str) -> None:
+    """A template that leads elsewhere could put a secret (a CI token in /proc/self/environ) into
+    every package; a pipe would hang the build, a device fill the memory."""
+    templates = templates_copy(tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("MY_CI_TOKEN=ghp_FAKE_SECRET_123", encoding="utf-8")
+    path = templates / name
+    path.unlink(missing_ok=True)
+    if make == "secret":
+        path.symlink_to(secret)
+    elif make == "fifo":
+        os.mkfifo(path)
+    elif make == "zero":
+        if not Path("/dev/zero").exists():
+            pytest.skip("needs /dev/zero")
+        path.symlink_to("/dev/zero")
+    else:
+        path.write_bytes(b"/* x */" * (2 * 1024 * 1024 // 7) + b" " * (2 * 1024 * 1024 % 7))
+    origin = templates / "cards" / "origin.html"
+    origin.write_text(origin.read_text(encoding="utf-8").replace("{% block question %}",
+                                                                 "{% block question %}{% include 'leak.html' %}")
+                      if name == "cards/leak.html" else origin.read_text(encoding="utf-8"), encoding="utf-8")
+    for command in (["build", "-o", str(tmp_path / "deck.apkg")], ["preview", "-o", str(tmp_path / "preview")]):
+        started = time.monotonic()
+        code, _, err = run(*command, "--decks", str(mini), "--templates", str(templates))
+        assert code == 1
+        assert message.format(secret=secret, templates=templates) in error_line(err)
+        assert time.monotonic() - started < 30
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["decks", "secret.txt", "templates"]
+
+
+@POSIX
+def test_a_link_inside_the_templates_folder_is_fine(mini: Path, tmp_path: Path) -> None:
+    templates = templates_copy(tmp_path)
+    (templates / "style.css").rename(templates / "model" / "style.css")
+    (templates / "style.css").symlink_to(Path("model") / "style.css")
+    code, _, err = run("build", "--decks", str(mini), "--templates", str(templates), "-o", str(tmp_path / "x.apkg"))
+    assert code == 0, err
 
 
 # --- writes are atomic ------------------------------------------------------------------------
@@ -155,6 +211,16 @@ def test_a_full_disk_while_the_collection_is_written_is_an_error(mini: Path, tmp
     assert error_line(err) == (f"Error: {out}: cannot write it: cannot write the collection (database or disk is "
                                "full); choose another path with -o")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["decks"]
+
+
+def test_the_system_s_temporary_folder_is_not_needed(mini: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full or missing TMPDIR is not the output's fault: the build works beside the output."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-folder"))
+    build(mini, TEMPLATES, tmp_path / "deck.apkg", Selection())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deck.apkg", "decks"]
 
 
 @POSIX
@@ -238,30 +304,206 @@ def test_files_are_written_with_the_users_umask(mini: Path, tmp_path: Path) -> N
     assert stat.S_IMODE(os.stat(tmp_path / "cards.csv").st_mode) == 0o640
 
 
+@POSIX
+@pytest.mark.parametrize("command", ["preview", "build", "export"])
+@pytest.mark.parametrize("leads_to", ["a deck file", "a file elsewhere", "nothing"])
+def test_an_output_that_is_a_link_is_refused_not_followed(mini: Path, tmp_path: Path, command: str,
+                                                          leads_to: str) -> None:
+    """A link committed at dist/preview/index.html must not make `preview` overwrite what it leads
+    to (a fact file, ~/.ssh/authorized_keys), nor create a file where it points."""
+    victim = {"a deck file": mini / "registry" / "registry.yaml",
+              "a file elsewhere": tmp_path / "home" / ".ssh" / "authorized_keys",
+              "nothing": tmp_path / "nowhere" / "deep" / "file"}[leads_to]
+    if leads_to == "a file elsewhere":
+        victim.parent.mkdir(parents=True)
+        victim.write_text("ssh-ed25519 AAAAlegit me@laptop\n", encoding="utf-8")
+    before = victim.read_bytes() if victim.exists() else None
+    out = {"preview": tmp_path / "dist" / "preview", "build": tmp_path / "deck.apkg",
+           "export": tmp_path / "cards.md"}[command]
+    link = out / "index.html" if command == "preview" else out
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(victim)
+    extra = ["--format", "markdown"] if command == "export" else []
+    code, _, err = run(command, *extra, "--decks", str(mini), "-o", str(out))
+    assert code == 1
+    assert error_line(err) == (f"Error: {link}: is a link; a command writes only a file or folder of its own, never "
+                               "through a link: remove the link or choose another path with -o")
+    assert link.is_symlink()
+    assert (victim.read_bytes() if victim.exists() else None) == before
+    assert not (tmp_path / "nowhere").exists()
+
+
+@POSIX
+def test_outputs_create_no_folder_outside_the_path_given(mini: Path, tmp_path: Path) -> None:
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere" / "deep")
+    code, _, err = run("build", "--decks", str(mini), "-o", str(tmp_path / "dangling" / "x" / "deck.apkg"))
+    assert code == 1
+    assert error_line(err) == (f"Error: {tmp_path / 'dangling'}: is not a folder (a file, or a link to nothing); "
+                               "choose another path with -o")
+    assert not (tmp_path / "nowhere").exists()
+
+
+@POSIX
+def test_link_loops_at_the_output_are_errors(mini: Path, tmp_path: Path) -> None:
+    (tmp_path / "o.apkg").symlink_to("o.apkg")
+    code, _, err = run("build", "--decks", str(mini), "-o", str(tmp_path / "o.apkg"))
+    assert code == 1 and "o.apkg: is a link;" in error_line(err)
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("a")
+    code, _, err = run("build", "--decks", str(mini), "-o", str(tmp_path / "a" / "x.apkg"))
+    assert code == 1 and error_line(err).startswith("Error: ")
+
+
+def test_the_checkout_s_own_decks_are_protected_whatever_decks_is_given(mini: Path, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    checkout = tmp_path / "checkout"
+    shutil.copytree(mini, checkout / "decks")
+    shutil.copytree(TEMPLATES, checkout / "templates")
+    monkeypatch.chdir(checkout)
+    for target in ("decks/registry/x.apkg", "templates/x.apkg"):
+        code, _, err = run("build", "--decks", str(mini), "--templates", str(TEMPLATES), "-o", target)
+        assert code == 1
+        assert "the output would be written inside" in error_line(err)
+    assert not (checkout / "decks" / "registry" / "x.apkg").exists()
+
+
+def test_writers_creating_the_same_folders_at_once_all_succeed(tmp_path: Path) -> None:
+    import threading
+
+    from builder.output import replacing
+
+    folder = tmp_path / "a" / "b" / "c"
+
+    def write(number: int, barrier: threading.Barrier, failures: list[BaseException]) -> None:
+        barrier.wait()
+        try:
+            with replacing(folder / f"deck{number}.apkg") as tmp:
+                tmp.write_bytes(bytes([number]) * 1000)
+        except BaseException as err:
+            failures.append(err)
+
+    for _ in range(20):
+        shutil.rmtree(tmp_path / "a", ignore_errors=True)
+        barrier = threading.Barrier(8)
+        failures: list[BaseException] = []
+        threads = [threading.Thread(target=write, args=(n, barrier, failures)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        assert sorted(os.listdir(folder)) == sorted(f"deck{n}.apkg" for n in range(8))
+
+
+def test_commands_that_write_refuse_the_installed_copy_of_the_deck(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outside a checkout the deck comes from the installed package: `new`, `lock` and `schema`
+    must not change it, or every later command would read the change."""
+    from builder import paths
+
+    package = tmp_path / "site-packages" / "builder"
+    shipped = package / "_data" / "decks"
+    shutil.copytree(ROOT / "tests" / "samples" / "mini", shipped)
+    shutil.copytree(TEMPLATES, package / "_data" / "templates")
+    monkeypatch.setattr(paths, "package_folder", lambda: package)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    before = {p: p.read_bytes() for p in package.rglob("*") if p.is_file()}
+    for args, option in ((["new", "piriformis", "--region", "lower-limb"], "--decks"), (["lock"], "--decks"),
+                         (["schema"], "--out"), (["lock", "--decks", str(shipped)], "--decks")):
+        code, _, err = run(*args)
+        assert code == 1
+        assert error_line(err) == (f"Error: {shipped}: is the copy of the deck installed with muscle-deck, which no "
+                                   "command changes; run this inside a checkout of the project, or pass "
+                                   f"{option} a folder of your own")
+    assert {p: p.read_bytes() for p in package.rglob("*") if p.is_file()} == before
+    assert run("validate")[0] == 0  # reading it is fine
+    assert run("schema", "--out", "schema")[0] == 0
+
+
+@POSIX
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("command", [["list"], ["export", "--format", "csv"]])
+def test_a_standard_output_that_cannot_be_written_is_an_error(mini: Path, command: list[str]) -> None:
+    with open("/dev/full", "w", encoding="utf-8") as full:
+        done = subprocess.run([sys.executable, "-m", "builder", *command, "--decks", str(mini)], cwd=ROOT,
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr == "Error: cannot write to standard output: No space left on device\n"
+
+
+# --- the schema command ------------------------------------------------------------------------
+
+def checkout_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder laid out like a checkout (decks/, templates/, schema/), as the working folder."""
+    checkout = tmp_path / "checkout"
+    shutil.copytree(ROOT / "tests" / "samples" / "mini", checkout / "decks")
+    shutil.copytree(TEMPLATES, checkout / "templates")
+    monkeypatch.chdir(checkout)
+    assert run("schema")[0] == 0
+    return checkout
+
+
+@POSIX
+def test_schema_reads_the_decks_folder_as_validate_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    checkout = checkout_in(tmp_path, monkeypatch)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-API-KEY=abc123\n", encoding="utf-8")
+    leak = checkout / "decks" / "lower-limb" / "leak.yaml"
+    leak.symlink_to(secret)
+    for check in ([], ["--check"]):
+        code, _, err = run("schema", *check)
+        assert code == 1
+        assert err.splitlines()[0] == (f"{Path('decks/lower-limb/leak.yaml')}:1:1: is a link to {secret}, outside "
+                                       "the decks folder; copy the file here instead")
+    assert leak.is_symlink() and secret.read_text(encoding="utf-8") == "TOP-SECRET-API-KEY=abc123\n"
+    leak.unlink()
+    os.mkfifo(leak)
+    started = time.monotonic()
+    code, _, err = run("schema", "--check")
+    assert code == 1 and "leak.yaml:1:1: not a regular file (a device, pipe or folder)" in err
+    assert time.monotonic() - started < 10
+    leak.unlink()
+    leak.mkdir()  # a folder named like a fact file is a folder: its files are read, it is not
+    assert run("schema", "--check")[0] == 0
+
+
+@POSIX
+def test_schema_never_waits_on_a_pipe_at_a_schema_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    checkout = checkout_in(tmp_path, monkeypatch)
+    fact = checkout / "schema" / "fact-file.schema.json"
+    fact.unlink()
+    os.mkfifo(fact)
+    started = time.monotonic()
+    code, _, err = run("schema", "--check")
+    assert code == 1
+    assert error_line(err).startswith(f"Error: {Path('schema/fact-file.schema.json')}: not a regular file")
+    code, _, err = run("schema")
+    assert code == 1 and "is not a regular file (a device, pipe or socket)" in error_line(err)
+    assert time.monotonic() - started < 10
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+def test_the_library_s_errors_are_its_own(mini: Path) -> None:
+    """Code that uses builder as a library catches MuscleDeckError, whatever drives it; only the
+    command line turns it into `Error: …` and exit code 1."""
+    import click
+
+    from builder import errors, render
+    from builder.load import load
+
+    (mini / MEDIUS).write_text("id: [\n", encoding="utf-8")
+    with pytest.raises(errors.ValidationError) as caught:
+        load(mini)
+    assert not isinstance(caught.value, click.ClickException)
+    assert str(caught.value) == "1 problem in the fact files; fix them and run again (nothing was written)"
+    assert render.TemplateError is errors.TemplateError
+    classes = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, Exception)]
+    assert all(issubclass(c, errors.MuscleDeckError) and not issubclass(c, click.ClickException) for c in classes)
+
+
 # --- other bad input --------------------------------------------------------------------------
-
-def test_a_bad_source_date_epoch_is_an_error(mini: Path, tmp_path: Path) -> None:
-    code, _, err = run("build", "--decks", str(mini), "-o", str(tmp_path / "x.apkg"),
-                       env={"SOURCE_DATE_EPOCH": "abc"})
-    assert code == 1
-    assert error_line(err) == ("Error: SOURCE_DATE_EPOCH is 'abc'; set it to a whole number of seconds since 1970, "
-                               "or unset it")
-
-
-@pytest.mark.parametrize("damage", ["binary", "folder"])
-def test_a_damaged_lock_is_an_error(mini: Path, tmp_path: Path, damage: str) -> None:
-    lock = mini / "notes.lock"
-    if damage == "binary":
-        lock.write_bytes(b"\x00\xff\xfe garbage")
-    else:
-        lock.mkdir()
-    code, _, err = run("build", "--decks", str(mini), "-o", str(tmp_path / "x.apkg"))
-    assert code == 1
-    line = error_line(err)
-    assert line.startswith(f"Error: {lock}:1:1: cannot read it (") and line.endswith(
-        "); restore it from git, or regenerate it with `muscle-deck lock`")
-    assert not (tmp_path / "x.apkg").exists()
-
 
 def test_diff_refuses_a_zip_bomb_before_unpacking(tmp_path: Path) -> None:
     bomb = tmp_path / "bomb.apkg"

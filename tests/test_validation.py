@@ -397,3 +397,232 @@ def test_form_passes_and_forms(mini: Path, extra: str, expected: str | None) -> 
         return
     found = problems_in(mini, text)
     assert len(found) == 1 and found[0].startswith(expected), found
+# --- fact values are plain text ---------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('"Gluteus\\x1fminimus"', "'name' holds a control character (character 8, U+001F); remove it"),
+        ('"Gluteus\\0minimus"', "'name' holds a control character (character 8, U+0000); remove it"),
+        ('"Gluteus\\e]52;c;ZWNobyBwd25lZA==\\aminimus"',
+         "'name' holds a control character (character 8, U+001B); remove it"),
+        ('"Gluteus\\tminimus"', "'name' holds a tab (character 8, U+0009); use a space"),
+        ('"Gluteus\\nminimus"', "'name' holds a line break (character 8, U+000A); write it on one line"),
+        ('"Gluteus\\u200bminimus"', "'name' holds an invisible formatting character (character 8, U+200B); remove it"),
+        ('"Gluteus \\u202eminimus"',
+         "'name' holds an invisible formatting character (character 9, U+202E); remove it"),
+        ('"Gluteus\\u2028minimus"',
+         "'name' holds a line or paragraph separator (character 8, U+2028); write it on one line"),
+        (r"'Gluteus \(\href{javascript:alert(1)}{minimus}\)'",
+         r"'name' holds '\(': Anki typesets it as mathematics (MathJax), which can also run script; write '(' alone"),
+        (r"'Gluteus \[x\] minimus'", r"'name' holds '\[': Anki typesets it as mathematics (MathJax)"),
+        (r"'Gluteus minimus \)'", r"'name' holds '\)': Anki typesets it as mathematics (MathJax)"),
+        ("'Gluteus {{c1::minimus}}'",
+         "'name' holds '{{': Anki reads it as a field or cloze reference; write '{ {' with a space"),
+        ("'Gluteus minimus}}'", "'name' holds '}}': Anki reads it as a field or cloze reference; write '} }'"),
+        ("'Gluteus [sound:x.mp3] minimus'", "'name' holds '[sound:': Anki plays it as a sound; write it another way"),
+        ("'Gluteus [latex]x[/latex]'", "'name' holds '[latex]': Anki turns it into LaTeX; write it another way"),
+        ("'Gluteus [$]x[/$]'", "'name' holds '[$]': Anki turns it into LaTeX"),
+    ],
+    ids=lambda v: v[:0] if isinstance(v, str) else None,
+)
+def test_fact_text_holds_no_control_characters_or_anki_markup(mini: Path, value: str, expected: str) -> None:
+    found = problems_in(mini, GOOD.replace("name: Gluteus minimus", "name: " + value))
+    assert len(found) == 1 and found[0].startswith("2:7: " + expected), found
+
+
+def test_registry_text_is_checked_as_fact_text(mini: Path) -> None:
+    registry = mini / "registry" / "registry.yaml"
+    text = registry.read_text(encoding="utf-8")
+    registry.write_text(text.replace("name: Lower limb", "name: 'Lower \\(limb\\)'", 1), encoding="utf-8")
+    code, lines = validate(mini)
+    assert code == 1
+    assert lines[0].startswith(f"{registry}:4:11: 'name' holds '\\(': Anki typesets it as mathematics")
+
+
+def test_plain_text_of_every_script_and_paragraphs_in_long_texts_are_fine(mini: Path) -> None:
+    extra = ("notes:\n  - card: origin\n    text: |\n      First paragraph (Moore, p. 5).\n      Second, with\u00a0a "
+             "non-breaking space, Größe, ʻokina, 筋肉, {braces} and [brackets].\n    sources: [moore-coa-8]\n")
+    text = GOOD.replace("name: Gluteus minimus", "name: Gluteus minimus\naliases: [Glutéus mínimus]")
+    (mini / MINIMUS).write_text(text.replace("sources: [moore-coa-8]\n", "") + extra + "sources: [moore-coa-8]\n",
+                                encoding="utf-8")
+    assert validate(mini) == (0, [])
+
+
+def test_messages_never_echo_control_characters(mini: Path) -> None:
+    found = problems_in(mini, GOOD + '"colour\\e]52;c;ZWNobyBwd25lZA==\\a": red\n')
+    assert found == ["18:1: unknown key 'colour\\x1b]52;c;ZWNobyBwd25lZA==\\x07'; remove it"]
+
+
+def test_a_lone_surrogate_is_refused_without_libyaml_too(mini: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    from builder import yamlsafe
+
+    monkeypatch.setattr(yamlsafe, "_Loader", yaml.SafeLoader)  # PyYAML without libyaml accepts "\ud800"
+    found = problems_in(mini, GOOD.replace("name: Gluteus minimus", 'name: "Gluteus minimus\\ud800"'))
+    assert found == ["2:7: 'name' holds a lone surrogate, half of a character (character 16, U+D800); remove it"]
+
+
+def test_a_raw_control_character_is_reported_where_it_is(mini: Path) -> None:
+    found = problems_in(mini, GOOD.replace("name: Gluteus minimus", "name: Gluteus\x07minimus"))
+    assert found == ["2:14: a control character (U+0007) that YAML does not allow in a file; remove it"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("!!int abc", "'abc' is not a whole number, as its tag '!!int' says"),
+        ("!!int 0x", "'0x' is not a whole number, as its tag '!!int' says"),
+        ('!!int ""', "'' is not a whole number, as its tag '!!int' says"),
+        ("!!float abc", "'abc' is not a number, as its tag '!!float' says"),
+        ("!!float", "'' is not a number, as its tag '!!float' says"),
+        ("!!bool abc", "'abc' is not true or false, as its tag '!!bool' says"),
+    ],
+)
+def test_a_tagged_value_that_is_not_what_its_tag_says(mini: Path, value: str, expected: str) -> None:
+    found = problems_in(mini, GOOD.replace("name: Gluteus minimus", "name: " + value))
+    assert found == [f"2:7: {expected}; fix the value or remove the tag"]
+
+
+def test_a_tagged_key_that_is_not_what_its_tag_says(mini: Path) -> None:
+    found = problems_in(mini, GOOD + "!!int abc: x\n")
+    assert found == ["18:1: 'abc' is not a whole number, as its tag '!!int' says; fix the value or remove the tag"]
+
+
+# --- ids, names and aliases -----------------------------------------------------------------------
+
+def test_two_muscles_cannot_keep_one_former_id(mini: Path) -> None:
+    """A muscle split in two whose halves both keep its id would give two notes one GUID."""
+    (mini / MINIMUS).write_text(GOOD.replace("id: gluteus-minimus", "id: gluteus-minimus\nformer_ids: [old-gluteus]"),
+                                encoding="utf-8")
+    medius = mini / "lower-limb/gluteal/gluteus-medius.yaml"
+    medius.write_text(medius.read_text(encoding="utf-8").replace("id: gluteus-medius\n",
+                                                                 "id: gluteus-medius\nformer_ids: [old-gluteus]\n"),
+                      encoding="utf-8")
+    line = only_problem(mini)
+    assert line == (f"{mini / MINIMUS}:2:14: former id 'old-gluteus' is also claimed by {medius}; only one muscle "
+                    "keeps an old id and its notes (when a muscle is split, give it to one of the parts)")
+
+
+@pytest.mark.parametrize(
+    ("aliases", "expected"),
+    [
+        ("[Gluteus medius]", "alias 'Gluteus medius' is already the name of {medius}; a name or alias may belong to "
+                             "one muscle only"),
+        ("[GLUTEUS MEDIUS]", "alias 'GLUTEUS MEDIUS' is already the name of {medius}"),
+        # full-width letters
+        ("[ｇｌｕｔｅｕｓ medius]", "alias 'ｇｌｕｔｅｕｓ medius' is already the name of {medius}"),
+        ("[gluteus-medius]", "alias 'gluteus-medius' is already the id of {medius}"),
+        ("[Gluteus minimus]", "alias 'Gluteus minimus' repeats this muscle's name; remove it"),
+        ("[Lesser gluteal, lesser GLUTEAL]", "alias 'lesser GLUTEAL' repeats this muscle's alias; remove it"),
+    ],
+)
+def test_a_name_or_alias_belongs_to_one_muscle(mini: Path, aliases: str, expected: str) -> None:
+    medius = mini / "lower-limb/gluteal/gluteus-medius.yaml"
+    line = only_problem_in(mini, GOOD.replace("name: Gluteus minimus", f"name: Gluteus minimus\naliases: {aliases}"))
+    assert line.startswith(f"{mini / MINIMUS}:3:") and expected.format(medius=medius) in line
+
+
+def only_problem_in(decks: Path, text: str) -> str:
+    (decks / MINIMUS).write_text(text, encoding="utf-8")
+    return only_problem(decks)
+
+
+@POSIX  # on Windows no such file can be made
+@pytest.mark.parametrize("name", ["aux", "con", "nul", "prn", "com1", "lpt9"])
+def test_names_windows_keeps_for_devices_are_not_ids(mini: Path, name: str) -> None:
+    path = f"lower-limb/gluteal/{name}.yaml"
+    text = GOOD.replace("id: gluteus-minimus", f"id: {name}").replace("Gluteus minimus", "Other")
+    assert problems_in(mini, text, path) == [f"1:5: 'id' '{name}' is a name Windows keeps for a device (con, prn, aux, "
+                                             "nul, com1, lpt1…): no file can have it there; choose another"]
+    (mini / path).unlink()
+    result = CliRunner().invoke(main, ["new", name, "--region", "lower-limb", "--decks", str(mini)])
+    assert result.exit_code == 1 and "is a name Windows keeps for a device" in result.stderr
+    assert not (mini / "lower-limb" / f"{name}.yaml").exists()
+
+
+def test_a_registry_key_says_what_its_own_kind_of_id_looks_like(mini: Path) -> None:
+    registry = mini / "registry" / "registry.yaml"
+    registry.write_text(registry.read_text(encoding="utf-8").replace("      gluteal: Gluteal region",
+                                                                     "      gluteal: Gluteal region\n      aux: Aux")
+                        + "myotomes:\n  L9:\n    joint: hip\n    movement: abduction\n    muscles: [gluteus-medius]\n"
+                          "    sources: [moore-coa-8]\n", encoding="utf-8")
+    code, lines = validate(mini)
+    assert code == 1
+    assert any(line.endswith("'L9' is not a valid id: write a spinal segment such as C5, T1, L4 or S2")
+               for line in lines), lines
+    assert any(line.endswith("'aux' is a name Windows keeps for a device (con, prn, aux, nul, com1, lpt1…): no file "
+                             "can have it there; choose another") for line in lines), lines
+
+
+# --- files the validator would not read ---------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "rename"), [
+    ("new.yml", "new.yaml"), ("new.YAML", "new.yaml"), ("new.Yaml", "new.yaml"),
+    pytest.param("new.yaml ", "new.yaml", marks=POSIX),  # Windows drops the trailing space itself
+])
+def test_a_fact_file_not_named_dot_yaml_is_an_error_not_skipped(mini: Path, name: str, rename: str) -> None:
+    (mini / "lower-limb" / "gluteal" / name).write_text(GOOD, encoding="utf-8")
+    assert only_problem(mini) == (f"{mini / 'lower-limb' / 'gluteal' / name}:1:1: only files ending in exactly "
+                                  f"'.yaml' are read; rename it to {rename}")
+
+
+@POSIX
+def test_a_link_loop_is_a_problem_not_a_crash(mini: Path) -> None:
+    (mini / "lower-limb" / "gluteal" / "loop.yaml").symlink_to("loop.yaml")
+    assert only_problem(mini).endswith("loop.yaml:1:1: cannot read it: Too many levels of symbolic links")
+
+
+# --- content rules the whole deck keeps ---------------------------------------------------------
+
+def test_a_region_may_require_a_blood_supply_of_every_muscle(mini: Path) -> None:
+    registry = mini / "registry" / "registry.yaml"
+    registry.write_text(registry.read_text(encoding="utf-8").replace(
+        "    name: Lower limb\n", "    name: Lower limb\n    requires: [blood_supply]\n"), encoding="utf-8")
+    code, lines = validate(mini)
+    assert code == 1 and lines[-1].startswith("Error: 2 problems")
+    assert lines[0] == (f"{mini / 'lower-limb/gluteal/gluteus-minimus.yaml'}:1:1: a muscle of the lower limb needs "
+                        "'blood_supply' (the region's 'requires' in the registry); add it, for the whole muscle or in "
+                        "every part")
+    assert "biceps-femoris.yaml:1:1: a muscle of the lower limb needs 'blood_supply'" in lines[1]
+    assert problems_in(mini, GOOD + "blood_supply: Inferior gluteal artery\n") == []  # that file is fine now
+
+
+def test_the_name_of_a_hand_or_foot_twin_says_which(mini: Path) -> None:
+    path = "lower-limb/gluteal/gluteus-minimus-of-foot.yaml"
+    text = GOOD.replace("id: gluteus-minimus", "id: gluteus-minimus-of-foot").replace("Gluteus minimus", "Minimus")
+    assert problems_in(mini, text, path) == ["2:7: the id ends in '-of-foot', so the name ends in '(foot)' too, "
+                                             "e.g. 'Lumbricals (foot)'"]
+
+
+# --- validation takes time in proportion to the input ------------------------------------------
+
+def test_a_huge_list_is_refused_quickly(mini: Path) -> None:
+    aliases = ", ".join(f"a{i}" for i in range(30_000))  # about 230 kB, under the file size limit
+    started = time.monotonic()
+    found = problems_in(mini, GOOD.replace("name: Gluteus minimus", f"name: Gluteus minimus\naliases: [{aliases}]"))
+    assert found == ["3:10: 'aliases' has 30000 items, more than 60"]
+    assert time.monotonic() - started < 10
+
+
+def test_many_unknown_names_against_a_large_registry_are_reported_quickly(mini: Path) -> None:
+    words = [f"{a}{b}{c}-source" for a in "abcdefghij" for b in "klmnopqrst" for c in "uvwxyzabcdefghijklmn"]
+    (mini / "registry" / "more.yaml").write_text(  # 2,000 sources
+        "sources:\n" + "".join(f"  {w}:\n    kind: open\n    short: S\n    citation: C\n" for w in words),
+        encoding="utf-8")
+    unknown = [f"{w[:3]}-sourse-{n}" for n, w in enumerate(words * 2)][:3600]  # each close to a known one
+    notes = "".join(f"  - card: origin\n    text: x\n    sources: [{', '.join(unknown[n:n + 60])}]\n"
+                    for n in range(0, 3600, 60))
+    started = time.monotonic()
+    code, lines = validate_text(mini, GOOD + "notes:\n" + notes)
+    assert code == 1
+    assert time.monotonic() - started < 20
+    mine = [line for line in lines if line.startswith(str(mini / MINIMUS))]
+    assert len(mine) == 51 and mine[-1].endswith(": and 3,550 more problems in this file; fix these first")
+    assert lines[-1] == "Error: 3,600 problems in the fact files; fix them and run again (nothing was written)"
+
+
+def validate_text(decks: Path, text: str) -> tuple[int, list[str]]:
+    (decks / MINIMUS).write_text(text, encoding="utf-8")
+    return validate(decks)
