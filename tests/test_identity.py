@@ -26,6 +26,7 @@ insertion: {text: Medial condyle of the tibia, sites: [medial-condyle-of-tibia]}
 actions: [{joint: knee, movement: flexion}]
 innervation: [{nerve: sciatic-tibial-division, roots: [L5, S1]}]
 clue: is a made-up knee flexor used to test note identity
+blood_supply: A made-up artery
 sources: [moore-coa-8]
 """
 PLANTARFLEXOR = """\
@@ -38,6 +39,7 @@ insertion: {text: Calcaneal tendon, sites: [calcaneal-tendon]}
 actions: [{joint: ankle, movement: plantarflexion}]
 innervation: [{nerve: tibial, roots: [S1, S2]}]
 clue: is a made-up plantarflexor used to test note identity
+blood_supply: A made-up artery
 sources: [moore-coa-8]
 """
 SECOND_HALF = """\
@@ -50,6 +52,7 @@ insertion: {text: Medial surface of the tibia, sites: [medial-condyle-of-tibia]}
 actions: [{joint: hip, movement: adduction}]
 innervation: [{nerve: obturator, roots: [L2, L3]}]
 clue: is the posterior half of a made-up split of gracilis
+blood_supply: A made-up artery
 sources: [moore-coa-8]
 """
 
