@@ -23,10 +23,9 @@ def run(*args: str) -> tuple[int, str, str]:
 def kinds_and_muscles(apkg: Path) -> set[tuple[str, str]]:
     """(muscle id, card kind) of each card about one muscle (its muscle tag names it)."""
     out = set()
-    for label, content in notes(apkg).values():
-        kind = label.split(" [")[0].split(" / ")[-1]
-        tags = content.split("\x1e")[1].split()
-        out.update((t.rsplit("::", 1)[1], kind) for t in tags if t.startswith("muscle-deck::muscle::"))
+    for note in notes(apkg).values():
+        kind = note.name.split(" / ")[-1]
+        out.update((t.rsplit("::", 1)[1], kind) for t in note.tags if t.startswith("muscle-deck::muscle::"))
     return out
 
 
@@ -86,7 +85,7 @@ def test_build_filters(mini: Path, tmp_path: Path, args: list[str], muscles: set
     if muscles is not None:  # the muscles whose own cards are in (cards across muscles name others too)
         assert {m for m, _ in found} == muscles
     if kinds is not None:
-        assert {label.split(" [")[0].split(" / ")[-1] for label, _ in notes(out).values()} == kinds
+        assert {note.name.split(" / ")[-1] for note in notes(out).values()} == kinds
 
 
 @pytest.mark.parametrize(

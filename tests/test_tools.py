@@ -15,7 +15,7 @@ from conftest import DECKS, ROOT
 
 from builder import schema
 from builder.cli import main
-from builder.diff import notes
+from builder.diff import Note, notes
 from builder.load import shown
 from builder.scaffold import COMMENT, FACT_SCHEMA, REGISTRY_SCHEMA
 
@@ -33,7 +33,7 @@ def last_error(err: str) -> str:
     return err.strip().splitlines()[-1]
 
 
-def build_notes(decks: Path, tmp_path: Path, *filters: str) -> dict[str, tuple[str, str]]:
+def build_notes(decks: Path, tmp_path: Path, *filters: str) -> dict[str, Note]:
     out = tmp_path / "build.apkg"
     code, _, err = run("build", "--decks", str(decks), "-o", str(out), *filters)
     assert code == 0, err
@@ -60,9 +60,8 @@ def test_export_csv_round_trips_with_one_row_per_note(mini: Path, tmp_path: Path
     built = build_notes(mini, tmp_path)
     assert len(rows) - 1 == len(built)
     for front, back, sources, muscle, kind, tags, guid in rows[1:]:
-        fields, tag_text = built[guid][1].split("\x1e")
-        assert fields.split("\x1f") == [front, back, sources, muscle, kind]  # HTML kept as is
-        assert sorted(tags.split()) == tag_text.split()
+        assert list(built[guid].fields) == [front, back, sources, muscle, kind]  # HTML kept as is
+        assert tuple(sorted(tags.split())) == built[guid].tags
 
 
 def test_export_tsv_to_a_file(mini: Path, tmp_path: Path) -> None:
