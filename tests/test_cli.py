@@ -222,7 +222,8 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
     for name, command in main.commands.items():
         assert command.help and command.help.strip(), name
         code, out, _ = run(name, "--help")
-        assert code == 0 and out.startswith(f"Usage: main {name}") or out.startswith("Usage:")
+        assert code == 0, name
+        assert out.startswith(f"Usage: main {name} "), out
         assert f"muscle-deck {name}" in readme, f"README does not mention `muscle-deck {name}`"
 
 
