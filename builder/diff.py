@@ -189,6 +189,8 @@ def _read(apkg: Path, collection: Path, seconds: float) -> list[tuple[object, ..
             rows = conn.execute("SELECT guid, mod, flds, tags FROM notes LIMIT ?", (MAX_NOTES + 1,)).fetchall()
         finally:
             conn.close()
+    except UnicodeDecodeError:  # SQLite's message about the damage quotes bytes that are not UTF-8
+        raise PackageError(f"{apkg}: not an Anki package this tool can read (its collection is damaged)") from None
     except sqlite3.Error as err:
         if str(err) != "interrupted":
             raise PackageError(f"{apkg}: not an Anki package this tool can read ({err})") from None

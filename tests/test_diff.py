@@ -246,6 +246,10 @@ HOSTILE: dict[str, tuple[Callable[[Path, Path], Path], str]] = {
                  "its collection has no notes table; not an Anki package this tool can read"),
     "not-a-database": (lambda t, b: package(t / "odd.apkg", {"collection.anki2": b"SQLite format 3\x00" + bytes(99)}),
                        "not an Anki package this tool can read (file is not a database)"),
+    # a name that is not UTF-8 in the schema: SQLite's message about it is not UTF-8 either
+    "damaged-schema": (lambda t, b: collection_of(t, NOTES + "PRAGMA writable_schema = ON; INSERT INTO sqlite_master "
+                                                  "VALUES ('table', CAST(X'78fa' AS TEXT), 'x', 0, 'CREATE TABLE');"),
+                       "not an Anki package this tool can read (its collection is damaged)"),
     "no-collection": (lambda t, b: package(t / "odd.apkg", {"media": b"{}"}),
                       "holds no collection.anki2; not an Anki package this tool can read"),
     "same-guid-twice": (lambda t, b: collection_of(t, NOTES + "INSERT INTO notes VALUES ('g', 1, 'a', ''), "
