@@ -292,8 +292,8 @@ def _shown(note: Note | None) -> dict[str, tuple[str, list[str]]]:
 
 
 def _inline(value: str) -> str:
-    """Text safe in a line of Markdown: its special characters escaped."""
-    return re.sub(r"([\\`*_\[\]<>#|!~&])", r"\\\1", value)
+    """Text safe in a line of Markdown: on one line, its special characters escaped."""
+    return re.sub(r"([\\`*_\[\]<>#|!~&])", r"\\\1", " ".join(value.split()))
 
 
 class _Text(HTMLParser):

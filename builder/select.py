@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
@@ -94,7 +93,7 @@ def _muscle_id(value: str, facts: Facts) -> str:
 
 def _words(name: str) -> str:
     """A muscle's name or id as words: in one case, hyphens and underscores as spaces."""
-    return " ".join(re.split(r"[\s_-]+", name.casefold())).strip()
+    return " ".join(name.casefold().replace("-", " ").replace("_", " ").split())
 
 
 def _known(option: str, value: str, valid: Iterable[str], show_all: bool = False) -> None:

@@ -139,10 +139,10 @@ def test_markdown_shows_a_change_of_markup_alone_as_html_and_lists_as_items() ->
 def test_markdown_keeps_hostile_text_inside_its_blocks() -> None:
     front = "x\r```\r# heading\n```\n<script>alert(1)</script>"
     muscle = "&lt;/div&gt;# [link](javascript:x)"
-    hostile = Note("g`<b>", 1, (front, "<img src=x onerror=alert(1)>", "s", muscle, "k"), ())
+    hostile = Note("g`<b>\n# x", 1, (front, "<img src=x onerror=alert(1)>", "s", muscle, "k"), ())
     report = markdown(Diff(added=[hostile], changed=[], removed=[hostile], unchanged=0))
     assert "#### \\</div\\>\\# \\[link\\](javascript:x) / k\n" in report
-    assert "GUID g\\`\\<b\\>\n" in report
+    assert "GUID g\\`\\<b\\> \\# x\n" in report
     inside = False
     for line in report.split("\n"):  # every line inside a block is a diff line: none can close it early
         if line.startswith("```"):
