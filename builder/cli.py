@@ -225,16 +225,17 @@ def lock(decks: Path | None, check: bool) -> None:
 @main.command(short_help="List the notes two .apkg builds add, change and remove.")
 @click.argument("old", type=PathType(dir_okay=False, exists=True))
 @click.argument("new", type=PathType(dir_okay=False, exists=True))
-def diff(old: Path, new: Path) -> None:
-    """List the notes added, changed and removed between two .apkg builds."""
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True,
+              help="text: a line for each note added, changed or removed, then the counts; markdown: a report "
+                   "of those notes, each changed one field by field (before and after), as readable text.")
+def diff(old: Path, new: Path, fmt: str) -> None:
+    """List the notes added, changed and removed between two .apkg builds (matched by GUID, as
+    Anki matches them). Reads muscle-deck's packages, and Anki's with 'Support older Anki
+    versions' ticked."""
     from .diff import diff as run
+    from .diff import report
 
-    result = run(old, new)
-    for label, keys in (("added", result.added), ("changed", result.changed), ("removed", result.removed)):
-        for key in keys:
-            say(printable(f"{label:<8} {key}"))
-    say(f"{len(result.added)} added, {len(result.changed)} changed, {len(result.removed)} removed, "
-        f"{result.unchanged} unchanged")
+    say(report(run(old, new), fmt), nl=False)
 
 
 @main.command(short_help="Write an HTML gallery of the cards.")

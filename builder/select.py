@@ -78,19 +78,25 @@ def select_muscles(facts: Facts, sel: Selection) -> list[Muscle]:
 
 
 def _muscle_id(value: str, facts: Facts) -> str:
-    """The muscle a --muscle value names: by id, former id, name or alias, in any case."""
+    """The muscle a --muscle value names: by id, former id, name or alias, in any case, with
+    hyphens, underscores and spaces alike (`peroneus-longus` is the alias "Peroneus longus")."""
     names: dict[str, str] = {}
     for m in facts.muscles:
         for name in (m.id, *m.former_ids, m.name, *m.aliases):
-            names.setdefault(name.casefold(), m.id)
-    found = names.get(value.strip().casefold())
+            names.setdefault(_words(name), m.id)
+    found = names.get(_words(value))
     if found:
         return found
-    close = difflib.get_close_matches(value.strip().casefold(), list(names), n=8, cutoff=0.6)
+    close = difflib.get_close_matches(_words(value), list(names), n=8, cutoff=0.6)
     suggestions = list(dict.fromkeys(facts.muscle(names[c]).name for c in close))[:3]
     raise SelectionError(f"--muscle {value!r} matches no muscle's id, name or alias"
                          + (f"; did you mean {_either(suggestions)}?" if suggestions else "")
                          + " `muscle-deck list` shows every muscle")
+
+
+def _words(name: str) -> str:
+    """A muscle's name or id as words: in one case, hyphens and underscores as spaces."""
+    return " ".join(name.casefold().replace("-", " ").replace("_", " ").split())
 
 
 def _known(option: str, value: str, valid: Iterable[str], show_all: bool = False) -> None:

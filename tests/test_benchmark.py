@@ -29,7 +29,7 @@ def test_synthetic_deck_and_baseline_write_the_same_notes(tmp_path: Path) -> Non
                     str(baseline)], check=True)
     mine, theirs = notes(ours), notes(baseline)
     assert count == result.notes == len(theirs)
-    assert {g: v[1] for g, v in mine.items()} == {g: v[1] for g, v in theirs.items()}
+    assert {g: (n.fields, n.tags) for g, n in mine.items()} == {g: (n.fields, n.tags) for g, n in theirs.items()}
     for package in (ours, baseline):  # both deflated, as a user's download is
         with zipfile.ZipFile(package) as archive:
             assert archive.getinfo("collection.anki2").compress_type == zipfile.ZIP_DEFLATED

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import shlex
+import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, TEMPLATES
+from conftest import DECKS, ROOT, TEMPLATES
 
 from builder.cli import main
 from builder.diff import notes
@@ -24,10 +26,9 @@ def run(*args: str) -> tuple[int, str, str]:
 def kinds_and_muscles(apkg: Path) -> set[tuple[str, str]]:
     """(muscle id, card kind) of each card about one muscle (its muscle tag names it)."""
     out = set()
-    for label, content in notes(apkg).values():
-        kind = label.split(" [")[0].split(" / ")[-1]
-        tags = content.split("\x1e")[1].split()
-        out.update((t.rsplit("::", 1)[1], kind) for t in tags if t.startswith("muscle-deck::muscle::"))
+    for note in notes(apkg).values():
+        kind = note.name.split(" / ")[-1]
+        out.update((t.rsplit("::", 1)[1], kind) for t in note.tags if t.startswith("muscle-deck::muscle::"))
     return out
 
 
@@ -65,6 +66,8 @@ def test_build_output_and_decks(mini: Path, tmp_path: Path) -> None:
         (["--muscle", "gluteus-minimus"], {"gluteus-minimus"}, None),
         (["--muscle", "Gluteus Minimus"], {"gluteus-minimus"}, None),  # by name, in any case
         (["--muscle", "LESSER GLUTEAL"], {"gluteus-minimus"}, None),  # by alias
+        (["--muscle", "lesser-gluteal"], {"gluteus-minimus"}, None),  # an alias written as ids are
+        (["--muscle", "Gluteus_minimus "], {"gluteus-minimus"}, None),  # underscores, spaces and hyphens alike
         (["--muscle", "gluteus-minimus", "--muscle", "biceps-femoris"],  # OR within one option
          {"gluteus-minimus", "biceps-femoris"}, None),
         (["--nerve", "sciatic"], {"biceps-femoris"}, None),  # a nerve selects its divisions too
@@ -88,7 +91,7 @@ def test_build_filters(mini: Path, tmp_path: Path, args: list[str], muscles: set
     if muscles is not None:  # the muscles whose own cards are in (cards across muscles name others too)
         assert {m for m, _ in found} == muscles
     if kinds is not None:
-        assert {label.split(" [")[0].split(" / ")[-1] for label, _ in notes(out).values()} == kinds
+        assert {note.name.split(" / ")[-1] for note in notes(out).values()} == kinds
 
 
 @pytest.mark.parametrize(
@@ -222,7 +225,8 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
     for name, command in main.commands.items():
         assert command.help and command.help.strip(), name
         code, out, _ = run(name, "--help")
-        assert code == 0 and out.startswith(f"Usage: main {name}") or out.startswith("Usage:")
+        assert code == 0, name
+        assert out.startswith(f"Usage: main {name} "), out
         assert f"muscle-deck {name}" in readme, f"README does not mention `muscle-deck {name}`"
 
 
@@ -264,3 +268,34 @@ def test_the_readme_subset_examples_each_write_their_own_file() -> None:
             assert out != "dist/muscle-deck.apkg", " ".join(words)
         outputs.append(out)
     assert len(outputs) == len(set(outputs)), outputs
+
+
+def readme_commands() -> list[str]:
+    """The `muscle-deck …` lines of the README's shell examples (its ```sh and ```console blocks)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```(?:sh|console)\n(.*?)^```", readme, flags=re.MULTILINE | re.DOTALL)
+    lines = [line.removeprefix("$ ") for block in blocks for line in block.splitlines()]
+    return [line for line in lines if line.startswith("muscle-deck ")]
+
+
+@pytest.mark.parametrize("line", readme_commands(), ids=lambda line: " ".join(shlex.split(line, comments=True)))
+def test_each_readme_example_runs_as_written(line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Run where the README runs it, in a checkout (here a copy of its decks and templates), so that
+    # what a command writes stays in tmp_path.
+    shutil.copytree(DECKS, tmp_path / "decks")
+    shutil.copytree(TEMPLATES, tmp_path / "templates")
+    monkeypatch.chdir(tmp_path)
+    words = shlex.split(line, comments=True)[1:]
+    assert not {"|", "||", "&&", ";", ">", ">>", "<"} & set(words), f"{line}: a shell would run more than muscle-deck"
+    code, out, err = run(*words)
+    assert code == 0, f"{line}\n{err}"
+    assert out.strip()
+    if words[0] == "build":
+        written = words[words.index("-o") + 1] if "-o" in words else "dist/muscle-deck.apkg"
+        assert out.startswith(f"Wrote {Path(written)}: ") and (tmp_path / written).is_file()
+
+
+def test_the_readme_examples_are_found() -> None:  # so that the test above runs them
+    commands = {shlex.split(line)[1] for line in readme_commands()}
+    assert {"build", "list", "kinds"} <= commands, commands
+

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from test_validation import GOOD, MINIMUS
 
 from builder.build import build
-from builder.errors import MuscleDeckError
+from builder.errors import MuscleDeckError, ValidationError
 from builder.select import Selection
 
 SETTINGS = settings(max_examples=40, deadline=None,
@@ -39,7 +39,11 @@ def attempt(text: str | bytes) -> None:
         try:
             result = build(decks, TEMPLATES, out, Selection(), at=1_800_000_000)
         except MuscleDeckError as err:
-            assert str(err) and "\n" not in str(err)
+            # a clean error: problems in the fact files, each at a line and column, and the
+            # changed file among them; nothing written
+            assert isinstance(err, ValidationError), str(err)
+            assert all(p.line >= 1 and p.col >= 1 and p.message for p in err.problems), err.problems
+            assert path in {Path(p.path) for p in err.problems}, err.problems
             assert not out.exists()
             return
         with collection(Path(folder) / "col.anki2") as col:
