@@ -181,7 +181,7 @@ def test_an_anki_re_export_for_older_versions_reads_as_the_same_notes(built: Pat
     with zipfile.ZipFile(latest) as archive:  # what a current Anki writes by default
         assert {"meta", "collection.anki21b", "collection.anki2", "media"} <= set(archive.namelist())
     code, out, _ = run("diff", str(built), str(legacy))
-    assert (code, out) == (0, "0 added, 0 changed, 0 removed, 33 unchanged\n")
+    assert (code, out) == (0, "0 added, 0 changed, 0 removed, 32 unchanged\n")
     code, _, err = run("diff", str(built), str(latest))
     assert code == 1
     assert error_line(err) == (f"Error: {latest}: exported by a current Anki in its newer format "
@@ -341,7 +341,7 @@ def test_reading_stops_at_its_time_budget(slow: Path) -> None:
     started = time.monotonic()
     with pytest.raises(PackageError) as caught:
         notes(slow, seconds=0.2)
-    assert caught.value.format_message() == (f"{slow}: reading its notes took more than 0.2 s; not an Anki package "
+    assert caught.value.__str__() == (f"{slow}: reading its notes took more than 0.2 s; not an Anki package "
                                              "this tool can read")
     assert time.monotonic() - started < 3
 

@@ -515,7 +515,8 @@ def test_phone_screenshots_show_the_answer_of_every_card_kind(phone_dom: str, ph
         assert width == PHONE[0]
         pixels = [p for row in rows for p in row]
         assert pixels.count(background) > len(pixels) // 2, (kind, "not this mode's card background")
-        # the last line of the answer is in the picture, above the fold: ink just above its end
+        # the last line of the answer is in the picture, above the fold: ink just above its end (the
+        # gallery measured it with a scroll bar, a line or so lower than this card alone)
         assert end <= FOLD, (kind, key, end)
-        ink = [p for row in rows[end - 22:end] for p in row if p != background]
+        ink = [p for row in rows[end - 60:end] for p in row if p != background]
         assert len(ink) > 30, (kind, key, "no text where the answer ends")
