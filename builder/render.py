@@ -37,7 +37,19 @@ def environment(templates: Path, folder: str, finalize: Any = None) -> Any:
                                         keep_trailing_newline=False, auto_reload=False, finalize=finalize)
     env.filters["lower_first"] = lower_first
     env.filters["upper_first"] = upper_first
+    env.globals["range"] = short_range
     return env
+
+
+MAX_RANGE = 1000  # a card's template never counts further; nested loops over range() stay quick
+
+
+def short_range(*args: int) -> range:
+    """range() for templates, at most MAX_RANGE items (Jinja's sandbox allows 100,000)."""
+    found = range(*args)
+    if len(found) > MAX_RANGE:
+        raise OverflowError(f"range() in a template gives at most {MAX_RANGE} items")
+    return found
 
 
 def fill(env: Any, name: str, context: dict[str, Any], about: str) -> str:
@@ -53,7 +65,7 @@ def fill(env: Any, name: str, context: dict[str, Any], about: str) -> str:
                             "fix the template") from None
     except UnicodeDecodeError:
         raise TemplateError(f"templates/{name}:1:1: not valid UTF-8; save it with UTF-8 encoding") from None
-    except (ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as err:
+    except Exception as err:  # noqa: BLE001 (a template's own failure: 1/0, a recursive include, …)
         raise TemplateError(f"templates/{name}:1:1: the template fails ({type(err).__name__}: {err}) while "
                             f"rendering {about}; fix the template") from None
 

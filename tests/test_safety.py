@@ -70,6 +70,11 @@ def test_html_in_facts_shows_as_text_in_every_field(mini: Path, tmp_path: Path) 
         ("Origin of {{ no_such_value }}?", "'no_such_value' is undefined"),
         ("Origin of {{ subject }", "unexpected '}'"),
         ("Origin of {{ 1 / 0 }}?", "ZeroDivisionError"),
+        ("Origin of {{ '%d' % 'x' }}?", "TypeError"),
+        ("Origin of {{ subject|truncate(-5) }}?", "AssertionError"),
+        ("Origin of {% include 'origin.txt' %}?", "RecursionError"),
+        ("{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}?",
+         "range() in a template gives at most 1000 items"),
     ],
 )
 def test_bad_templates_give_clean_errors(mini: Path, tmp_path: Path, template: str, message: str) -> None:
