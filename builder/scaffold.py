@@ -23,7 +23,6 @@ REGISTRY_SCHEMA = "registry-file.schema.json"
 SCHEMA_FILES = {FACT_SCHEMA: schema.FACT_FILE, REGISTRY_SCHEMA: schema.REGISTRY_FILE}
 COMMENT = "# yaml-language-server: $schema="
 # Keys a new muscle does not start with: written as comments, to uncomment when needed.
-COMMENTED_OUT = ("former_ids", "parts", "clue", "plural", "remarks")
 MAX_ID = schema.FACT_FILE.by_name["id"].spec.max_len  # type: ignore[union-attr]
 MAX_SCHEMA_BYTES = 1024 * 1024  # far more than a schema file of builder/schema.py's specs
 
@@ -125,7 +124,7 @@ def new(decks: Path, muscle_id: str, region: str, group: str | None = None) -> P
         raise ScaffoldError(f"the id is {len(muscle_id)} characters long, more than {MAX_ID}; shorten it")
     if muscle_id in schema.WINDOWS_RESERVED:
         raise ScaffoldError(f"'{muscle_id}' {schema.RESERVED_MESSAGE}")
-    regions, removed = _registry(decks)
+    regions, removed, requires = _registry(decks)
     if region not in regions:
         raise ScaffoldError(f"unknown region '{region}'" + schema.did_you_mean(region, regions)
                             + "; valid values: " + ", ".join(sorted(regions)))
@@ -143,7 +142,7 @@ def new(decks: Path, muscle_id: str, region: str, group: str | None = None) -> P
         if other.relative_to(decks).parts[0] != REGISTRY_DIR:
             raise ScaffoldError(f"{shown(other)} already exists; edit it instead (nothing was written)")
     path = decks / region / (group or "") / f"{muscle_id}.yaml"
-    text = fact_file(path, decks, muscle_id, region, group)
+    text = fact_file(path, decks, muscle_id, region, group, requires.get(region, ()))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("x", encoding="utf-8") as handle:
@@ -155,10 +154,12 @@ def new(decks: Path, muscle_id: str, region: str, group: str | None = None) -> P
     return path
 
 
-def _registry(decks: Path) -> tuple[dict[str, dict[str, str]], set[str]]:
-    """Regions (id → groups) and removed ids, read from the registry files alone."""
+def _registry(decks: Path) -> tuple[dict[str, dict[str, str]], set[str], dict[str, tuple[str, ...]]]:
+    """Regions (id → groups), removed ids and the facts each region requires, read from the
+    registry files alone."""
     regions: dict[str, dict[str, str]] = {}
     removed: set[str] = set()
+    requires: dict[str, tuple[str, ...]] = {}
     for path in sorted((decks / REGISTRY_DIR).glob("*.yaml")):
         doc, _ = read(path, shown(path))
         data = doc.data if doc else None
@@ -167,28 +168,35 @@ def _registry(decks: Path) -> tuple[dict[str, dict[str, str]], set[str]]:
         for region_id, region in (data.get("regions") or {}).items():
             groups = region.get("groups") if isinstance(region, dict) else None
             regions[region_id] = dict(groups) if isinstance(groups, dict) else {}
+            needed = region.get("requires") if isinstance(region, dict) else None
+            requires[region_id] = tuple(needed) if isinstance(needed, list) else ()
         if isinstance(data.get("removed"), dict):
             removed.update(data["removed"])
     if not regions:
         raise ScaffoldError(f"{shown(decks / REGISTRY_DIR)}: no regions found; pass --decks a "
                             "folder laid out like decks/")
-    return regions, removed
+    return regions, removed, requires
 
 
-def fact_file(path: Path, decks: Path, muscle_id: str, region: str, group: str | None) -> str:
+def fact_file(path: Path, decks: Path, muscle_id: str, region: str, group: str | None,
+              requires: tuple[str, ...] = ()) -> str:
     """The text of a new fact file: every key of the spec, each with its doc as a comment."""
     given = {"id": muscle_id, "region": region}
     if group:
         given["group"] = group
     lines = [
         schema_line(path, decks),
-        "# A new muscle. Fill in every key marked TODO; fill in or delete those marked optional.",
-        "# Empty values do not validate, so nothing unfinished reaches the deck. The fields are",
-        "# explained in CONTRIBUTING.md. Then run `muscle-deck validate`.",
+        "# A new muscle. Fill in every value marked TODO; the file then validates. Optional keys are",
+        "# commented out: to give one, remove its '# ' (and its items'). The fields are explained in",
+        "# CONTRIBUTING.md. Ids a value names live in decks/registry/: a landmark not yet there goes",
+        "# in landmarks.yaml (limbs) or axial-landmarks.yaml (trunk, head and neck), a nerve in",
+        "# nerves.yaml, a reference in sources.yaml. Then run `muscle-deck validate` and `muscle-deck lock`.",
     ]
     for key in schema.FACT_FILE.keys:
         block = _key(key, 0, given.get(key.name))
-        if key.name in COMMENTED_OUT:
+        if key.name in requires:
+            block[0] = block[0].replace("# optional:", "# TODO (required in this region):", 1)
+        if key.name not in given and not (key.required or key.name in REQUIRED_FACTS or key.name in requires):
             block = ["# " + line for line in block]
         lines += block
     return "\n".join(lines) + "\n"
@@ -210,6 +218,14 @@ def _comment(key: schema.Key, value: str | None) -> str:
     return f"  # {'TODO' if key.required else 'optional'}: {doc}".rstrip(": ")
 
 
+def _inner(key: schema.Key, indent: int) -> list[str]:
+    """A key inside a record: commented out (at its own indent) unless it is required."""
+    block = _key(key, indent)
+    if key.required or key.name in REQUIRED_FACTS or key.name == "roots":
+        return block
+    return [line[:indent] + "# " + line[indent:] if line[:indent].strip() == "" else "# " + line for line in block]
+
+
 def _key(key: schema.Key, indent: int, value: str | None = None) -> list[str]:
     """A key and its (empty) value as YAML lines, nested records and lists of records spelt out."""
     pad = " " * indent
@@ -218,9 +234,9 @@ def _key(key: schema.Key, indent: int, value: str | None = None) -> list[str]:
     if value is not None:
         return [f"{pad}{key.name}: {value}{comment}"]
     if isinstance(spec, schema.Record):
-        return [f"{pad}{key.name}:{comment}"] + [line for k in spec.keys for line in _key(k, indent + 2)]
+        return [f"{pad}{key.name}:{comment}"] + [line for k in spec.keys for line in _inner(k, indent + 2)]
     if isinstance(spec, schema.ListOf) and isinstance(spec.item, schema.Record):
-        items = [line for k in spec.item.keys for line in _key(k, indent + 4)]
+        items = [line for k in spec.item.keys for line in _inner(k, indent + 4)]
         items[0] = f"{pad}  - " + items[0].lstrip()
         return [f"{pad}{key.name}:{comment}"] + items
     if isinstance(spec, schema.ListOf):

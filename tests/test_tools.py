@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import DECKS, ROOT
+from conftest import DECKS, ROOT, TEMPLATES
 
 from builder import schema
 from builder.cli import main
@@ -380,6 +380,34 @@ def test_new_scaffolds_every_key(mini: Path) -> None:
     assert "  - joint:  # TODO: A joint of decks/registry/movements.yaml." in lines
 
 
+FILLED = {  # a value for each TODO of a new lower-limb muscle, by key
+    "name": "Test abductor", "text": "Lateral surface of the ilium", "sites": "[ischial-tuberosity]",
+    "joint": "hip", "movement": "abduction", "nerve": "superior-gluteal", "roots": "[L5, S1]",
+    "blood_supply": "Superior gluteal artery", "sources": "[moore-coa-8]",
+}
+
+
+def test_a_new_fact_file_validates_once_its_todo_values_are_filled(real_copy: Path) -> None:
+    code, _, err = run("new", "test-abductor", "--region", "lower-limb", "--group", "gluteal", "--decks",
+                       str(real_copy))
+    assert code == 0, err
+    path = real_copy / "lower-limb" / "gluteal" / "test-abductor.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    filled = []
+    for line in lines:
+        found = re.match(r"(\s*(?:- )?)([a-z_]+):( \[\])?  # TODO", line)
+        known = found and found.group(2) in FILLED  # not a record's own line ('origin:')
+        filled.append(f"{found.group(1)}{found.group(2)}: {FILLED[found.group(2)]}" if known else line)
+    left = [line for line in filled if "TODO" in line and not line.lstrip().startswith("#")]
+    assert all(re.match(r"\s*[a-z_]+:  # TODO", line) for line in left), left  # record headers only
+    path.write_text("\n".join(filled) + "\n", encoding="utf-8")
+    code, out, err = run("validate", "--decks", str(real_copy))
+    assert code == 0, err
+    from builder.build import cards
+    assert {c.kind for c in cards(real_copy, TEMPLATES).every if "test-abductor" in c.muscles} >= {
+        "origin", "insertion", "actions", "innervation", "blood-supply", "reverse"}
+
+
 def test_new_does_not_validate_until_filled_in(mini: Path) -> None:
     run("new", "piriformis", "--region", "lower-limb", "--group", "gluteal", "--decks", str(mini))
     code, _, err = run("validate", "--decks", str(mini))
@@ -395,7 +423,7 @@ def test_new_without_a_group(mini: Path) -> None:
     assert code == 0
     text = (mini / "upper-limb" / "deltoid.yaml").read_text(encoding="utf-8")
     assert text.startswith("# yaml-language-server: $schema=../../schema/fact-file.schema.json\n")
-    assert "\ngroup:  # optional: " in text
+    assert "\n# group:  # optional: " in text  # optional keys come commented out
 
 
 @pytest.mark.parametrize(
