@@ -7,6 +7,7 @@ Anki package, `preview` as a page, `export` as CSV or a study sheet, `stats` and
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -38,9 +39,9 @@ def cards(decks: Path, templates: Path, selection: Selection | None = None, medi
     return Chosen(facts, every, chosen.cards, len(chosen.muscles))
 
 
-def notes(chosen: list[Card], templates: Path) -> list[Fields]:
-    """Each card's Anki note fields."""
-    env = note_environment(templates)
+def notes(chosen: list[Card], templates: Path, media: Callable[[str], str] | None = None) -> list[Fields]:
+    """Each card's Anki note fields (`media`: how an image is referred to, as note_environment)."""
+    env = note_environment(templates, media)
     return [fields(card, env) for card in chosen]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -46,11 +47,13 @@ def groupby_first(items: Any, attribute: str) -> list[tuple[Any, list[Any]]]:
     return list(groups.items())
 
 
-def note_environment(templates: Path) -> Any:
-    """The sandbox that renders note fields: values escaped as text."""
+def note_environment(templates: Path, media: Callable[[str], str] | None = None) -> Any:
+    """The sandbox that renders note fields: values escaped as text. `media` turns an image's
+    file name into what its `src` says (Anki: the name itself; the preview: a data URL)."""
     env = environment(templates, "note", finalize=text)
     env.filters["emphasis"] = emphasis
     env.filters["groupby_first"] = groupby_first
+    env.filters["media"] = media or str
     return env
 
 

@@ -41,8 +41,20 @@ def write_preview(decks: Path, templates: Path, out_dir: Path,
 
     folder = target(out_dir, (decks, templates), folder=True)
     chosen = cards(decks, templates, selection).cards
-    write_text(folder / "index.html", page(chosen, notes(chosen, templates), templates), protected=(decks, templates))
+    fields = notes(chosen, templates, data_url)
+    write_text(folder / "index.html", page(chosen, fields, templates), protected=(decks, templates))
     return PreviewResult(out_dir / "index.html", len(chosen))
+
+
+def data_url(name: str) -> str:
+    """An image of the deck's media folder as a data URL, so the page needs no other file."""
+    import base64
+
+    from .files import read_bytes
+    from .paths import default_media
+
+    kind = "image/webp" if name.endswith(".webp") else "image/png" if name.endswith(".png") else "image/jpeg"
+    return f"data:{kind};base64," + base64.b64encode(read_bytes(default_media() / name, 1_000_000)).decode()
 
 
 def page(cards: Sequence[Card], fields: Sequence[Fields], templates: Path) -> str:
