@@ -399,10 +399,18 @@ def _nerve_cards(facts: Facts, nerve_ids: list[str], found: list[Member]) -> Ite
     plural = len(names) > 1 or any(w in names[0] for w in ("branches", "rami", "nerves"))
     branches = any(n.part_of == nerve_id or n.continues == nerve_id for n in reg.nerves.values())
     for listing in relations.listings(f"nerve:{nerve_id}", found, facts):
-        yield across(facts, "nerve-muscles", f"nerve:{nerve_id}", listing.suffix, found, listing.answer,
+        answer, bold, noun = listing.answer, said, "muscles"
+        if listing.whole_group:  # listing the group would say nothing new: ask which nerve supplies all of it
+            direct = all(i.nerve == nerve_id for m in listing.members for _, s in m.muscle.units("innervation")
+                         for i in s)  # type: ignore[attr-defined]
+            answer = (Item(upper_first(said), detail="" if direct else f"through {'their' if plural else 'its'} "
+                                                                        "branches"),)
+            bold, noun = listing.group, ""
+        yield across(facts, "nerve-muscles", f"nerve:{nerve_id}", listing.suffix, listing.members, answer,
                      "Nerve supply" + (f" › {listing.group}" if listing.group else ""),
-                     {"nerve": said, "group": listing.group, "branches": branches, "plural": plural},
-                     said, tags=[f"{TAG}::nerve::{nerve_path(n, reg)}" for n in nerve_ids], noun="muscles")
+                     {"nerve": said, "group": listing.group, "branches": branches, "plural": plural,
+                      "whole_group": listing.whole_group}, bold,
+                     tags=[f"{TAG}::nerve::{nerve_path(n, reg)}" for n in nerve_ids], noun=noun)
 
 
 def names_nerve(muscle: Muscle, nerve: str) -> bool:
@@ -426,7 +434,7 @@ def action_muscles(facts: Facts) -> Iterator[Draft]:
     for (joint, movement), found in sorted(mentions.items()):
         chosen = relations.members(found)
         for listing in relations.listings(f"action:{joint}:{movement}", chosen, facts):
-            yield across(facts, "action-muscles", f"action:{joint}:{movement}", listing.suffix, chosen,
+            yield across(facts, "action-muscles", f"action:{joint}:{movement}", listing.suffix, listing.members,
                          listing.answer, "Movements" + (f" › {listing.group}" if listing.group else ""),
                          {"joint": reg.joints[joint].name, "movement": reg.movements[movement],
                           "group": listing.group, "prime_only": listing.prime_only},
@@ -460,7 +468,8 @@ def attachment_muscles(facts: Facts) -> Iterator[Draft]:
                 continue
             asked.add(names)
             for listing in relations.listings(f"landmark:{landmark}:{fact}", chosen, facts):
-                yield across(facts, "attachment-muscles", f"landmark:{landmark}:{fact}", listing.suffix, chosen,
+                yield across(facts, "attachment-muscles", f"landmark:{landmark}:{fact}", listing.suffix,
+                             listing.members,
                              listing.answer, "Attachments", {"landmark": reg.landmarks[landmark], "verb": verb},
                              reg.landmarks[landmark], noun="muscles", core=False)
 

@@ -97,12 +97,15 @@ def _with_wholes(landmark: str, parents: dict[str, str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Listing:
-    """One card's share of a list: its key suffix, the group it asks about, its answer."""
+    """One card's share of a list: its key suffix, the group it asks about, its muscles, its
+    answer, and whether they are every muscle of that group."""
 
     suffix: str
     group: str  # the group's name, where the card asks about one group
+    members: tuple[Member, ...]
     answer: tuple[Item, ...]
     prime_only: bool = False
+    whole_group: bool = False
 
 
 def listings(subject: str, found: list[Member], facts: Facts) -> Iterator[Listing]:
@@ -112,25 +115,25 @@ def listings(subject: str, found: list[Member], facts: Facts) -> Iterator[Listin
     if declared == NOT_ASKED:
         return
     if declared == PRIME:
-        prime = [m for m in found if m.prime]
+        prime = tuple(m for m in found if m.prime)
         if prime:
-            yield Listing("prime", "", tuple(m.item() for m in prime), prime_only=True)
+            yield Listing("prime", "", prime, tuple(m.item() for m in prime), prime_only=True)
         return
     if isinstance(declared, tuple):
         for group in declared:
-            chunk = [m for m in found if (m.muscle.group or m.muscle.region) == group]
+            chunk = tuple(m for m in found if (m.muscle.group or m.muscle.region) == group)
             if chunk:
-                yield Listing(f"group:{group}", group_name(chunk[0].muscle, facts), tuple(m.item() for m in chunk))
-        return
-    if len(found) <= MAX_ITEMS:
-        yield Listing("", "", tuple(m.item() for m in found))
+                every = {m.id for m in facts.muscles if (m.group or m.region) == group}
+                whole = every <= {m.muscle.id for m in chunk if not m.parts}
+                yield Listing(f"group:{group}", group_name(chunk[0].muscle, facts), chunk,
+                              tuple(m.item() for m in chunk), whole_group=whole)
         return
     groups = {group_name(m.muscle, facts) for m in found}
-    if len(groups) == 1:
-        yield Listing("", "", tuple(m.item() for m in found))
+    if len(found) <= MAX_ITEMS or len(groups) == 1:
+        yield Listing("", "", tuple(found), tuple(m.item() for m in found))
         return
-    ordered = sorted(found, key=lambda m: course_position(m.muscle, facts))
-    yield Listing("", "", tuple(m.item(group_name(m.muscle, facts)) for m in ordered))
+    ordered = tuple(sorted(found, key=lambda m: course_position(m.muscle, facts)))
+    yield Listing("", "", ordered, tuple(m.item(group_name(m.muscle, facts)) for m in ordered))
 
 
 def group_name(muscle: Muscle, facts: Facts) -> str:
