@@ -15,6 +15,25 @@ TEMPLATES = ROOT / "templates"
 MINI = ROOT / "tests" / "samples" / "mini"
 
 
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """`muscle-deck ARGS` through click's runner: (exit code, stdout, stderr); a traceback fails."""
+    from click.testing import CliRunner
+
+    from builder.cli import main
+
+    result = CliRunner(env=env).invoke(main, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def error_line(err: str) -> str:
+    """The one line a failing command prints (no traceback)."""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
 @pytest.fixture
 def mini(tmp_path: Path) -> Path:
     """A writable copy of the small sample deck."""

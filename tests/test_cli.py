@@ -8,19 +8,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import DECKS, ROOT, TEMPLATES
+from conftest import DECKS, ROOT, TEMPLATES, run
 
 from builder.cli import main
 from builder.diff import notes
 from builder.kinds import KINDS
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def kinds_and_muscles(apkg: Path) -> set[tuple[str, str]]:

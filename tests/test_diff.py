@@ -17,11 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import ROOT, TEMPLATES, collection, import_apkg
+from conftest import ROOT, TEMPLATES, collection, error_line, import_apkg, run
 
 from builder.build import build
-from builder.cli import main
 from builder.diff import MAX_NOTES, MAX_SIZE, Change, Diff, Note, markdown, notes
 from builder.errors import PackageError
 from builder.select import Selection
@@ -30,17 +28,8 @@ POSIX = pytest.mark.skipif(sys.platform == "win32", reason="POSIX special files 
 MEDIUS = "lower-limb/gluteal/gluteus-medius.yaml"
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
-def error_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err  # one line, no traceback
-    return lines[0]
 
 
 def database(path: Path, sql: str) -> Path:

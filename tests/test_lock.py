@@ -9,12 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import TEMPLATES, collection, import_apkg
+from conftest import TEMPLATES, collection, error_line, import_apkg, run
 
 from builder import lock
 from builder.build import build, relock
-from builder.cli import main
 from builder.select import Selection
 
 T0, T1 = 1_800_000_000, 1_800_100_000
@@ -22,17 +20,8 @@ MINIMUS = Path("lower-limb/gluteal/gluteus-minimus.yaml")
 RELEASED, EDITED = "Anterior surface of the greater trochanter", "Anterolateral surface of the greater trochanter"
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    result = CliRunner(env=env).invoke(main, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
-def error_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err  # one line, no traceback
-    return lines[0]
 
 
 def edit(decks: Path, old: str, new: str) -> None:

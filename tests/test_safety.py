@@ -14,28 +14,17 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import ROOT, TEMPLATES, collection, import_apkg
+from conftest import ROOT, TEMPLATES, collection, error_line, import_apkg, run
 
 from builder.build import build
-from builder.cli import main
 from builder.select import Selection
 
 MEDIUS = "lower-limb/gluteal/gluteus-medius.yaml"
 POSIX = pytest.mark.skipif(sys.platform == "win32", reason="POSIX special files and signals")
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    result = CliRunner(env=env).invoke(main, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
-def error_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err  # one line, no traceback
-    return lines[0]
 
 
 def templates_copy(tmp_path: Path) -> Path:

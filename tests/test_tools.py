@@ -10,11 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
-from conftest import DECKS, ROOT, TEMPLATES
+from conftest import DECKS, ROOT, TEMPLATES, run
 
 from builder import schema
-from builder.cli import main
 from builder.diff import Note, notes
 from builder.load import shown
 from builder.scaffold import COMMENT, FACT_SCHEMA, REGISTRY_SCHEMA
@@ -23,11 +21,6 @@ SCHEMAS = ROOT / "schema"
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's where PyYAML has it: ten times as fast
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def last_error(err: str) -> str:
