@@ -226,7 +226,6 @@ def test_inside_a_checkout_commands_use_its_decks(mini: Path, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 
-    from conftest import TEMPLATES
 
     shutil.copytree(TEMPLATES, tmp_path / "templates")  # tmp_path now looks like a checkout
     monkeypatch.chdir(tmp_path)
