@@ -165,7 +165,7 @@ def upper_first(text: str) -> str:
 
 def attachments(muscle: Muscle, facts: Facts, kind: str) -> Iterator[Draft]:
     for own in alike(muscle, kind):
-        yield own_draft(facts, kind, own, (Item(own.value.text),), pictures=("attachments",))
+        yield own_draft(facts, kind, own, (Item(own.value.text),), pictures=("attachment",))
 
 
 def origin(muscle: Muscle, facts: Facts) -> Iterator[Draft]:
@@ -278,7 +278,7 @@ def reverse(muscle: Muscle, facts: Facts) -> Iterator[Draft]:
                           qualifier=("also " + ", ".join(muscle.aliases)) if muscle.aliases else "")
         yield own_draft(facts, "reverse", own, (answer,), {
             "clue": clue, "by_part": by_part, "origin": [reg.landmarks[s] for s in origin_sites],
-            "insertion": [reg.landmarks[s] for s in insertion_sites]}, pictures=("attachments",))
+            "insertion": [reg.landmarks[s] for s in insertion_sites]}, pictures=("attachment",))
 
 
 def reverse_question(muscle: Muscle, part: Part | None) -> tuple[str, tuple[str, ...], tuple[str, ...]] | None:

@@ -10,7 +10,7 @@ from .model import Facts, Picture
 
 MANIFEST = "sources.csv"
 # What each view shows, said under the image (the colours are the renderer's).
-LEGENDS = {"attachments": (("origin", "origin"), ("insertion", "insertion"))}
+LEGENDS = {"attachment": (("origin", "origin"), ("insertion", "insertion"))}
 
 
 def with_pictures(facts: Facts, folder: Path | None = None) -> Facts:
