@@ -400,6 +400,8 @@ def _nerve_cards(facts: Facts, nerve_ids: list[str], found: list[Member]) -> Ite
     branches = any(n.part_of == nerve_id or n.continues == nerve_id for n in reg.nerves.values())
     for listing in relations.listings(f"nerve:{nerve_id}", found, facts):
         answer, bold, noun = listing.answer, said, "muscles"
+        if len(answer) < len(listing.members):  # whole groups said as such: the count would mislead
+            noun = ""
         if listing.whole_group:  # listing the group would say nothing new: ask which nerve supplies all of it
             direct = all(i.nerve == nerve_id for m in listing.members for _, s in m.muscle.units("innervation")
                          for i in s)  # type: ignore[attr-defined]

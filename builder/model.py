@@ -174,9 +174,11 @@ class Muscle:
 
 
 def nerve_chain(nerve_id: str, nerves: dict[str, Nerve]) -> list[str]:
-    """A nerve and the nerves it is part of, outermost first: ['sciatic', 'sciatic-tibial-division']."""
+    """A nerve and the nerves it is a branch of (part of, or continues from), outermost first:
+    ['sciatic', 'sciatic-tibial-division', 'tibial']. One rule for the whole tree: a nerve's
+    muscles and tags include those of its branches."""
     chain = [nerve_id]
-    while (parent := nerves[chain[0]].part_of) and parent not in chain:
+    while (parent := nerves[chain[0]].part_of or nerves[chain[0]].continues) and parent not in chain:
         chain.insert(0, parent)
     return chain
 

@@ -133,7 +133,24 @@ def listings(subject: str, found: list[Member], facts: Facts) -> Iterator[Listin
         yield Listing("", "", tuple(found), tuple(m.item() for m in found))
         return
     ordered = tuple(sorted(found, key=lambda m: course_position(m.muscle, facts)))
-    yield Listing("", "", ordered, tuple(m.item(group_name(m.muscle, facts)) for m in ordered))
+    yield Listing("", "", ordered, grouped(ordered, facts))
+
+
+def grouped(ordered: tuple[Member, ...], facts: Facts) -> tuple[Item, ...]:
+    """A long list's items under their groups' names; a group whose every muscle is listed is
+    one item, 'all its muscles', as a course says it ('all the muscles of the sole')."""
+    items: list[Item] = []
+    for member in ordered:
+        group = member.muscle.group or member.muscle.region
+        name = group_name(member.muscle, facts)
+        every = [m for m in facts.muscles if (m.group or m.region) == group]
+        listed = {m.muscle.id for m in ordered if (m.muscle.group or m.muscle.region) == group and not m.parts}
+        if len(every) > 1 and {m.id for m in every} <= listed:
+            if not items or items[-1].group != name:
+                items.append(Item(f"all its {len(every)} muscles", group=name))
+        else:
+            items.append(member.item(name))
+    return tuple(items)
 
 
 def group_name(muscle: Muscle, facts: Facts) -> str:

@@ -41,8 +41,9 @@ def test_real_deck_superior_gluteal_nerve_card(tmp_path: Path) -> None:
         assert "muscle-deck::nerve::superior-gluteal" in note.tags
         hip = [col.get_note(n) for n in col.find_notes('"Kind:action-muscles" "Front:*Hip: which*abduction*"')]
         assert hip and any("Gluteus medius" in listed_in_anki(n["Back"]) for n in hip)
-        for nid in col.find_notes("Kind:*-muscles"):  # no list longer than one can recall
-            assert len(listed_in_anki(col.get_note(nid)["Back"])) <= MAX_ITEMS
+        for nid in col.find_notes("Kind:*-muscles"):  # no list longer than one can recall, unless grouped
+            back = col.get_note(nid)["Back"]
+            assert len(listed_in_anki(back)) <= MAX_ITEMS or "md-grouped" in back
 
 
 def test_real_deck_has_lesion_and_myotome_cards() -> None:
@@ -109,8 +110,9 @@ def test_a_long_list_keeps_its_note_and_is_grouped(mini: Path) -> None:
                 "landmark:ilium:origin/attachment-muscles"):
         card = _card(every, key)
         groups = [i.group for i in card.answer]  # type: ignore[attr-defined]
-        assert len(groups) == 12 and set(groups) == {"Gluteal region", "Posterior compartment of thigh"}, key
+        assert set(groups) == {"Gluteal region", "Posterior compartment of thigh"}, key
         assert groups == sorted(groups, key=lambda g: g != "Gluteal region"), key  # in course order
+        assert len(card.muscles) == 12, key  # type: ignore[attr-defined]
 
 
 def _card(cards: list, key: str) -> object:
