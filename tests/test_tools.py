@@ -513,3 +513,21 @@ def test_schema_command_adds_missing_schema_lines(mini: Path, tmp_path: Path) ->
     line = "# yaml-language-server: $schema=../../../schema/fact-file.schema.json\n"
     assert fact.read_text(encoding="utf-8") == line + body
     write_schemas(out, check=True, decks=mini)
+
+
+def test_the_study_sheet_holds_every_answer_item_of_every_kind() -> None:
+    from builder.build import cards
+    from builder.export import export, md
+    from builder.kinds import KINDS
+
+    chosen = cards(DECKS, TEMPLATES).every
+    sheet, count = export(DECKS, TEMPLATES, "markdown")
+    assert count == len(chosen)
+    kinds = set()
+    for card in chosen:
+        for item in card.answer:
+            assert str(md(item.text)) in sheet, (card.key, item.text)
+        if card.hint:
+            assert str(md(card.hint)) in sheet, card.key
+        kinds.add(card.kind)
+    assert kinds == {k.name for k in KINDS} - ({"location"} if "location" not in kinds else set())
