@@ -18,7 +18,8 @@ from conftest import DECKS, ROOT
 from builder.cli import main
 from builder.load import load
 from builder.media import COLUMNS, FILE_NAME, MANIFEST, Image, MediaError, images_by_muscle, media_dir, read_images
-from builder.meshmap import MappingError, load_mapping
+from builder.meshmap import Mapping, MappingError, load_mapping
+from builder.model import Facts
 
 MEDIA = ROOT / "media"
 MESH_SUFFIXES = (".glb", ".gltf", ".obj", ".mtl", ".fbx", ".blend", ".stl", ".ply", ".dae", ".drc", ".tar.xz")
@@ -26,12 +27,12 @@ LICENCES = {"CC BY-SA 4.0", "CC BY-SA 2.1 JP"}
 
 
 @pytest.fixture(scope="module")
-def facts():  # type: ignore[no-untyped-def]
+def facts() -> Facts:
     return load(DECKS)
 
 
 @pytest.fixture(scope="module")
-def mapping(facts):  # type: ignore[no-untyped-def]
+def mapping(facts: Facts) -> Mapping:
     return load_mapping(MEDIA, facts)
 
 
@@ -90,7 +91,7 @@ def test_each_image_is_a_small_jpeg_about_480_pixels_wide() -> None:
         assert b"Exif" not in data[:64], row["file"]  # no metadata beyond the JFIF header
 
 
-def test_every_muscle_with_a_mesh_has_its_views(mapping) -> None:  # type: ignore[no-untyped-def]
+def test_every_muscle_with_a_mesh_has_its_views(mapping: Mapping) -> None:
     views: dict[str, set[str]] = {}
     for row in manifest_rows():
         views.setdefault(row["muscle"], set()).add(row["view"])
@@ -103,13 +104,13 @@ def test_every_muscle_with_a_mesh_has_its_views(mapping) -> None:  # type: ignor
             f"{muscle}: an attachment view exactly where the mapping lists patches"
 
 
-def test_every_fact_file_muscle_is_in_the_mapping(facts, mapping) -> None:  # type: ignore[no-untyped-def]
+def test_every_fact_file_muscle_is_in_the_mapping(facts: Facts, mapping: Mapping) -> None:
     assert set(mapping.muscles) == {m.id for m in facts.muscles}
     for entry in mapping.muscles.values():
         assert entry.none is None or entry.none.strip()
 
 
-def test_the_images_cover_the_deck(mapping) -> None:  # type: ignore[no-untyped-def]
+def test_the_images_cover_the_deck() -> None:
     located = {r["muscle"] for r in manifest_rows() if r["view"] == "location"}
     assert len(located) >= 185
 
@@ -181,7 +182,7 @@ def test_the_reader_rejects_a_row_without_a_credit(tmp_path: Path) -> None:
 
 # --- the mapping ----------------------------------------------------------------------------
 
-def test_the_mapping_must_name_every_muscle(tmp_path: Path, facts) -> None:  # type: ignore[no-untyped-def]
+def test_the_mapping_must_name_every_muscle(tmp_path: Path, facts: Facts) -> None:
     media = tmp_path / "media"
     media.mkdir()
     text = (MEDIA / "mapping.yaml").read_text(encoding="utf-8")
@@ -193,7 +194,7 @@ def test_the_mapping_must_name_every_muscle(tmp_path: Path, facts) -> None:  # t
     assert any("muscle 'gluteus-medius'" in str(p) and "has no entry" in str(p) for p in caught.value.problems)
 
 
-def test_the_mapping_must_place_every_landmark(tmp_path: Path, facts) -> None:  # type: ignore[no-untyped-def]
+def test_the_mapping_must_place_every_landmark(tmp_path: Path, facts: Facts) -> None:
     media = tmp_path / "media"
     media.mkdir()
     text = (MEDIA / "mapping.yaml").read_text(encoding="utf-8").replace("  greater-trochanter: [femur]\n", "")
