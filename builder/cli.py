@@ -324,6 +324,45 @@ def new(muscle_id: str, region: str, group: str | None, decks: Path | None) -> N
         "muscle-deck validate")
 
 
+@main.command(short_help="Render the muscles' images from 3D anatomy meshes.")
+@click.option("--meshes", type=PathType(file_okay=False), required=True, metavar="DIR",
+              help="The folder holding z-anatomy/ (muscular.glb, skeletal.glb, insertions.glb) and bodyparts3d/.")
+@click.option("--region", multiple=True, help="Only the muscles of this region (e.g. lower-limb). Repeatable.")
+@click.option("--muscle", multiple=True, help="Only this muscle: its id, name or alias. Repeatable.")
+@click.option("-o", "--output", "media", type=PathType(file_okay=False), default="media", show_default=True,
+              metavar="DIR", help="The media folder: it holds mapping.yaml and receives the images and sources.csv.")
+@decks_option
+def images(meshes: Path, region: tuple[str, ...], muscle: tuple[str, ...], media: Path, decks: Path | None) -> None:
+    """Render each muscle's location and attachment images from the Z-Anatomy and BodyParts3D
+    meshes, as media/mapping.yaml maps them, and list them in media/sources.csv.
+
+    Needs the optional 3D libraries (pip install ".[images]") and OSMesa (apt-get install
+    libosmesa6). Each mapping is checked against the facts first; a muscle that fails is refused.
+    """
+    from .errors import MuscleDeckError
+    from .load import load
+    from .select import Selection, select_muscles
+
+    try:
+        from .images import render_images
+    except ImportError as err:
+        raise MuscleDeckError(f"the images command needs the optional 3D libraries ({err.name} is missing): "
+                              "pip install \".[images]\"") from None
+    facts = load(_decks(decks))
+    chosen = select_muscles(facts, Selection(regions=region, muscles=muscle))
+    report = render_images(meshes, media, facts, chosen, click.echo, everything=not (region or muscle))
+    views = [f.split("-")[-2] for files in report.written.values() for f in files]
+    click.echo(f"Wrote {len(views)} images of {len(report.written)} muscles ({views.count('location')} location, "
+               f"{views.count('attachment')} attachment views) to {media}, listed in {media / 'sources.csv'}; "
+               f"removed {len(report.removed)} stale images")
+    if report.without_mesh:
+        click.echo(f"  no mesh for {len(report.without_mesh)}: " + ", ".join(sorted(report.without_mesh)))
+    if report.refused:
+        raise MuscleDeckError(f"refused {len(report.refused)} (their mapping disagrees with the facts; fix "
+                              f"{media / 'mapping.yaml'}): "
+                              + "; ".join(f"{m}: {why}" for m, why in sorted(report.refused.items())))
+
+
 def _terminated(signum: int, frame: object) -> NoReturn:
     raise KeyboardInterrupt
 
