@@ -46,15 +46,10 @@ class Image:
 
 
 def media_dir() -> Path:
-    """The deck's own media folder: `media/` of the checkout being worked in, else the copy
-    shipped inside the installed package (`builder/_data/media`), else the one beside the
-    package when running from source."""
-    here = Path.cwd()
-    if (here / "decks" / "registry").is_dir() and (here / "templates" / "cards").is_dir():
-        return here / "media"
-    package = Path(__file__).resolve().parent
-    shipped = package / "_data" / "media"
-    return shipped if shipped.is_dir() else package.parent / "media"
+    """The deck's own media folder (see paths.data_root)."""
+    from .paths import default_media
+
+    return default_media()
 
 
 def read_images(media: Path | None = None) -> tuple[Image, ...]:

@@ -64,13 +64,6 @@ class MappingError(MuscleDeckError):
         count = len(self.problems)
         super().__init__(f"{count} problem{'s' if count != 1 else ''} in the image mapping; fix them and run again")
 
-    def show(self, file: Any = None) -> None:
-        import click
-
-        for problem in self.problems:
-            click.echo(str(problem), err=True)
-        super().show(file)
-
 
 @dataclass(frozen=True)
 class Source:
