@@ -32,11 +32,17 @@ class Chosen(NamedTuple):
 
 
 def cards(decks: Path, templates: Path, selection: Selection | None = None, media: Path | None = None) -> Chosen:
-    """Load → render → select: the cards a selection keeps, in course order."""
-    facts = with_pictures(load(decks), media)  # the fact files, read safely and checked; the images
+    """Load → render → select: the cards a selection keeps, in course order. The images come from
+    `media`, by default the media folder beside `decks`."""
+    facts = with_pictures(load(decks), media_folder(decks, media))  # the fact files, checked; their images
     every = render(facts, templates)  # every card of the full deck
     chosen = select(facts, every, selection or Selection())  # the subset asked for
     return Chosen(facts, every, chosen.cards, len(chosen.muscles))
+
+
+def media_folder(decks: Path, media: Path | None = None) -> Path:
+    """The images that go with a decks folder: `media/` beside it, as `schema/` is."""
+    return media or decks.parent / "media"
 
 
 def notes(chosen: list[Card], templates: Path, media: Callable[[str], str] | None = None) -> list[Fields]:
@@ -65,7 +71,8 @@ def build(decks: Path, templates: Path, output: Path, selection: Selection | Non
     stamps = stamp(chosen.cards, notes(chosen.cards, templates), note_type_digest(templates), lock.read(decks),
                    lock.now() if at is None else at)  # each note's version time, from the lock
     regions = {r.id: r.name for r in chosen.facts.registry.regions.values()}
-    write(stamps.notes, regions, templates, stamps.model_mod, output, protected=(decks, templates))
+    write(stamps.notes, regions, templates, stamps.model_mod, output, protected=(decks, templates),
+          media=media_folder(decks, media))
     own = sum(1 for c in chosen.cards if c.own)
     about = {m for c in chosen.cards for m in c.muscles}
     return BuildResult(output, len(chosen.cards), len(about), own, len(chosen.cards) - own,

@@ -64,12 +64,10 @@ def note_type_digest(templates: Path) -> str:
 
 
 def write(notes: Sequence[Stamped], regions: dict[str, str], templates: Path, model_mod: int, output: Path,
-          protected: Sequence[Path] = (), media: Path | None = None) -> None:
+          protected: Sequence[Path] = (), media: Path = Path("media")) -> None:
     """Write the .apkg atomically: the top deck and a subdeck per region that has notes
     (`regions`: region id → name), each note with its own modification time and its new cards'
     position, and the images its cards show (from the `media` folder)."""
-    from .paths import default_media
-
     output = target(output, protected, suffix=".apkg")
     regions = {**regions, ACROSS[0]: ACROSS[1]}
     tmpls, css = note_type(templates)
@@ -84,9 +82,8 @@ def write(notes: Sequence[Stamped], regions: dict[str, str], templates: Path, mo
     for deck in decks.values():
         deck.add_model(model)
     files = sorted({p.file for n in notes for p in (*n.card.front_images, *n.card.images)})
-    folder = media or default_media()
     with replacing(output) as tmp:
-        _write_package(genanki.Package(list(decks.values())), model_mod, tmp, [(f, folder / f) for f in files])
+        _write_package(genanki.Package(list(decks.values())), model_mod, tmp, [(f, media / f) for f in files])
 
 
 class _Note(genanki.Note):  # type: ignore[misc]

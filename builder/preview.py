@@ -37,24 +37,24 @@ class PreviewResult:
 def write_preview(decks: Path, templates: Path, out_dir: Path,
                   selection: Selection | None = None) -> PreviewResult:
     """Write `out_dir/index.html`, a gallery of the selected cards; write nothing if anything is wrong."""
-    from .build import cards, notes
+    from .build import cards, media_folder, notes
 
     folder = target(out_dir, (decks, templates), folder=True)
     chosen = cards(decks, templates, selection).cards
-    fields = notes(chosen, templates, data_url)
+    media = media_folder(decks)
+    fields = notes(chosen, templates, lambda name: data_url(media / name))
     write_text(folder / "index.html", page(chosen, fields, templates), protected=(decks, templates))
     return PreviewResult(out_dir / "index.html", len(chosen))
 
 
-def data_url(name: str) -> str:
-    """An image of the deck's media folder as a data URL, so the page needs no other file."""
+def data_url(path: Path) -> str:
+    """An image as a data URL, so the page needs no other file."""
     import base64
 
     from .files import read_bytes
-    from .paths import default_media
 
-    kind = "image/webp" if name.endswith(".webp") else "image/png" if name.endswith(".png") else "image/jpeg"
-    return f"data:{kind};base64," + base64.b64encode(read_bytes(default_media() / name, 1_000_000)).decode()
+    kind = "image/webp" if path.suffix == ".webp" else "image/png" if path.suffix == ".png" else "image/jpeg"
+    return f"data:{kind};base64," + base64.b64encode(read_bytes(path, 1_000_000)).decode()
 
 
 def page(cards: Sequence[Card], fields: Sequence[Fields], templates: Path) -> str:

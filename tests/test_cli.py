@@ -278,6 +278,9 @@ def test_each_readme_example_runs_as_written(line: str, tmp_path: Path, monkeypa
     monkeypatch.chdir(tmp_path)
     words = shlex.split(line, comments=True)[1:]
     assert not {"|", "||", "&&", ";", ">", ">>", "<"} & set(words), f"{line}: a shell would run more than muscle-deck"
+    if words[0] == "images":
+        pytest.skip("needs the meshes, which the repository does not hold, and the optional 3D libraries; "
+                    "tests/test_media.py renders where both exist")
     code, out, err = run(*words)
     assert code == 0, f"{line}\n{err}"
     assert out.strip()
