@@ -152,3 +152,33 @@ def test_each_region_builds_and_every_card_renders_in_anki(region: str, tmp_path
             assert question and answer.startswith(question), cid
             assert len(answer) > len(question) + 3, question
         assert col.find_notes(f"tag:muscle-deck::region::{region}")
+
+
+def test_cards_show_their_images_in_anki(real_deck: tuple[object, object]) -> None:
+    col, _ = real_deck
+    media = Path(col.media.dir())  # type: ignore[attr-defined]
+    located = col.find_notes("Kind:location")  # type: ignore[attr-defined]
+    assert len(located) >= 185
+    for nid in located[:20]:
+        html = col.get_note(nid).cards()[0].question()  # type: ignore[attr-defined]
+        name = re.search(r'<img src="([^"]+)"', html)
+        assert name and (media / name.group(1)).is_file(), html  # the collection holds the file
+        assert "CC BY-SA" in html  # with its credit
+    origin = col.get_note(col.find_notes('"Kind:origin" "Muscle:Gluteus medius"')[0])  # type: ignore[attr-defined]
+    back = origin.cards()[0].answer()
+    assert re.search(r'<img src="gluteus-medius-attachment-[0-9a-f]{8}\.jpg"', back) and "md-key-origin" in back
+    assert "<img" not in origin.cards()[0].question()  # no picture on a front that would give away an answer
+
+
+def test_a_subset_carries_only_the_images_its_cards_use(tmp_path: Path) -> None:
+    import json
+    import zipfile
+
+    out = tmp_path / "medius.apkg"
+    build(DECKS, TEMPLATES, out, Selection(muscles=("gluteus-medius",)))
+    with zipfile.ZipFile(out) as archive:
+        names = set(json.loads(archive.read("media")).values())
+    assert names and all(n.startswith("gluteus-medius-") for n in names)
+    full = tmp_path / "full.apkg"
+    build(DECKS, TEMPLATES, full, Selection())
+    assert full.stat().st_size < 30 * 1024 * 1024
