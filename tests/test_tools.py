@@ -531,3 +531,15 @@ def test_the_study_sheet_holds_every_answer_item_of_every_kind() -> None:
             assert str(md(card.hint)) in sheet, card.key
         kinds.add(card.kind)
     assert kinds == {k.name for k in KINDS} - ({"location"} if "location" not in kinds else set())
+
+
+def test_csv_cells_never_start_a_spreadsheet_formula(mini: Path) -> None:
+    path = mini / "lower-limb" / "gluteal" / "gluteus-minimus.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("name: Gluteus minimus", "name: '=HYPERLINK(1)'"),
+                    encoding="utf-8")
+    code, out, err = run("export", "--format", "csv", "--decks", str(mini), "--muscle", "gluteus-minimus")
+    assert code == 0, err
+    rows = list(csv.reader(line for line in out.splitlines() if not line.startswith("#")))
+    muscles = {row[3] for row in rows}
+    assert "'=HYPERLINK(1)" in muscles  # the cell that began with '=' is quoted as text
+    assert not any(cell[:1] in ("=", "+", "-", "@") for row in rows for cell in row)
