@@ -136,9 +136,10 @@ def test_mini_deck_contents(tmp_path: Path) -> None:
         assert "muscle-deck::nerve::sciatic::sciatic-tibial-division" in col.get_note(tibial[0]).tags
 
 
-@pytest.mark.parametrize("region", ["head-neck", "back", "thorax", "abdomen", "pelvis-perineum", "upper-limb",
-                                    "lower-limb"])
-def test_each_region_builds_and_every_card_renders_in_anki(region: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("region", ["head-neck", "pelvis-perineum"])
+def test_a_region_builds_and_every_card_renders_in_anki(region: str, tmp_path: Path) -> None:
+    """A region's own package (the whole deck's cards, every region's, render in
+    test_every_card_renders_in_anki)."""
     out = tmp_path / f"{region}.apkg"
     result = build(DECKS, TEMPLATES, out, Selection(regions=(region,)), at=1_800_000_000)
     in_region = [m for m in load(DECKS).muscles if m.region == region]
