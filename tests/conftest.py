@@ -34,6 +34,14 @@ def error_line(err: str) -> str:
     return lines[0]
 
 
+@pytest.fixture(scope="session")
+def real() -> object:
+    """The deck's own cards, loaded and rendered once for the tests that only read them."""
+    from builder.build import cards
+
+    return cards(DECKS, TEMPLATES)
+
+
 @pytest.fixture
 def mini(tmp_path: Path) -> Path:
     """A writable copy of the small sample deck."""

@@ -46,9 +46,8 @@ def test_real_deck_superior_gluteal_nerve_card(tmp_path: Path) -> None:
             assert len(listed_in_anki(back)) <= MAX_ITEMS or "md-grouped" in back
 
 
-def test_real_deck_has_lesion_and_myotome_cards() -> None:
-    facts = load(DECKS)
-    every = render(facts, TEMPLATES)
+def test_real_deck_has_lesion_and_myotome_cards(real: object) -> None:
+    every = real.every  # type: ignore[attr-defined]
     lesion = next(c for c in every if c.key == "nerve:superior-gluteal/lesion")
     assert "Hip: abduction" in listed(lesion)
     gait = next(c for c in every if c.key == "clinical:superior-gluteal-gait/clinical")
@@ -121,8 +120,8 @@ def _card(cards: list, key: str) -> object:
     return found[0]
 
 
-def test_cards_across_muscles_give_the_whole_body_answer() -> None:
-    every = render(load(DECKS), TEMPLATES)
+def test_cards_across_muscles_give_the_whole_body_answer(real: object) -> None:
+    every = real.every  # type: ignore[attr-defined]
     extension = [c for c in every if c.key.startswith("action:vertebral-column:extension/")]
     assert extension
     assert {"Iliocostalis", "Longissimus", "Spinalis"} <= {m for c in extension for m in listed(c)}
@@ -137,9 +136,8 @@ def test_cards_across_muscles_give_the_whole_body_answer() -> None:
     assert abduction == ["Posterior cricoarytenoid"]
 
 
-def test_cranial_nerve_cards_ask_for_the_nerve_and_branch_never_roots() -> None:
-    facts = load(DECKS)
-    every = render(facts, TEMPLATES)
+def test_cranial_nerve_cards_ask_for_the_nerve_and_branch_never_roots(real: object) -> None:
+    facts, every = real.facts, real.every  # type: ignore[attr-defined]
     cranial = {n.name for n in facts.registry.nerves.values() if n.cranial}
     for card in every:
         if card.kind == "innervation" and {i.text for i in card.answer} <= cranial:
@@ -152,9 +150,8 @@ def test_cranial_nerve_cards_ask_for_the_nerve_and_branch_never_roots() -> None:
     assert "masseteric" not in supplied  # the masseteric nerve names its one muscle: nothing to ask
 
 
-def test_extraocular_muscles_have_both_kinds_of_action() -> None:
-    facts = load(DECKS)
-    every = render(facts, TEMPLATES)
+def test_extraocular_muscles_have_both_kinds_of_action(real: object) -> None:
+    every = real.every  # type: ignore[attr-defined]
     for muscle in ("superior-rectus", "inferior-rectus", "medial-rectus", "lateral-rectus", "superior-oblique",
                    "inferior-oblique"):
         own = [c for c in every if c.muscles == (muscle,)]
