@@ -505,7 +505,10 @@ def test_phone_screenshots_show_the_answer_of_every_card_kind(phone_dom: str, ph
     light_bg, night_bg = card_backgrounds((TEMPLATES / "style.css").read_text(encoding="utf-8"))
     background = night_bg if night else light_bg
     keep = os.environ.get("MUSCLE_DECK_SCREENSHOTS")  # a folder to keep the pictures in, to look at them
-    for kind, (end, key, _) in sorted(longest.items()):
+    shown = sorted(longest.items())
+    if night:  # every kind in light mode; night mode's own colours on every other kind and the picture card
+        shown = [(kind, found) for i, (kind, found) in enumerate(shown) if i % 2 == 0 or kind == "location"]
+    for kind, (end, key, _) in shown:
         query = f"?card={key}" + ("&night=1" if night else "")
         picture = phone.screenshot(index.resolve().as_uri() + query)
         if keep:
