@@ -299,7 +299,8 @@ def location(muscle: Muscle, facts: Facts) -> Iterator[Draft]:
     if "location" not in facts.pictures.get(muscle.id, {}):
         return
     answer = Item(muscle.name, detail=where(muscle.region, muscle.group, facts.registry))
-    yield own_draft(facts, "location", Own(muscle, (), None, None), (answer,), front="location")
+    yield own_draft(facts, "location", Own(muscle, (), None, None), (answer,), front="location",
+                    hint=muscle.description or "")
 
 
 def form(muscle: Muscle, facts: Facts) -> Iterator[Draft]:
