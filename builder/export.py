@@ -7,10 +7,10 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
-from .model import Card, Facts
+from .model import ACROSS, Card, Facts
 from .note import Fields
 from .output import target, write_text
-from .package import MODEL_NAME
+from .package import ACROSS_NAME, MODEL_NAME
 from .select import Selection
 
 SUFFIXES = {"csv": ".csv", "tsv": ".tsv", "markdown": ".md"}
@@ -77,10 +77,10 @@ def markdown(facts: Facts, cards: Sequence[Card], templates: Path) -> str:
             across.setdefault(card.deck, []).append(card)
     regions = []
     for region in [*facts.registry.regions.values(), None]:
-        rid = region.id if region else "across"
+        rid = region.id if region else ACROSS
         muscles = [facts.muscle(m) for m in by_muscle if facts.muscle(m).region == rid]
         if muscles or rid in across:
-            regions.append({"name": region.name if region else "Across regions", "muscles": [
+            regions.append({"name": region.name if region else ACROSS_NAME, "muscles": [
                 {"muscle": m, "group": region.groups.get(m.group or "", "") if region else "", "cards": by_muscle[m.id]}
                 for m in muscles], "across": across.get(rid, [])})
     shorts = {s for c in cards for s in c.sources}

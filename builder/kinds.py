@@ -18,6 +18,7 @@ from typing import Any
 
 from . import relations
 from .model import (
+    ACROSS,
     TAG,
     Action,
     Cue,
@@ -372,7 +373,7 @@ def across(facts: Facts, kind: str, base: str, suffix: str, chosen: Iterable[Mem
     return Draft(key, context, bold, answer, muscles,
                  (sources or tuple(s for m in muscles for s in m.sources)) + (note.sources if note else ()),
                  (f"{TAG}::card::{kind}", *(f"{TAG}::region::{r}" for r in regions), *tags), place,
-                 noun=noun, notes=(note.text,) if note else (), deck=regions[0] if len(regions) == 1 else "across",
+                 noun=noun, notes=(note.text,) if note else (), deck=regions[0] if len(regions) == 1 else ACROSS,
                  **extra)
 
 
@@ -478,7 +479,7 @@ def attachment_muscles(facts: Facts) -> Iterator[Draft]:
 
 def depth(landmark: str, parents: dict[str, str]) -> int:
     """How many landmarks a landmark is part of (the wholest landmarks are asked first)."""
-    return len(relations._with_wholes(landmark, parents)) - 1  # noqa: SLF001 (same package)
+    return len(relations.with_wholes(landmark, parents)) - 1
 
 
 def myotome(facts: Facts) -> Iterator[Draft]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 TAG = "muscle-deck"  # the prefix of every tag the deck's notes carry
+ACROSS = "across"  # the deck of cards whose muscles span regions (a subdeck of its own)
 
 
 @dataclass(frozen=True)

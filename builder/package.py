@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import genanki
 
 from .files import read_template
-from .model import Card
+from .model import ACROSS, Card
 from .note import Fields
 from .output import replacing, target
 
@@ -24,7 +24,7 @@ MODEL_ID = 1735689201
 MODEL_NAME = "muscle-deck"
 TOP_DECK_ID = 1735689202
 TOP_DECK = "Muscle anatomy"
-ACROSS = ("across", "Across regions")  # the subdeck of cards whose muscles span regions
+ACROSS_NAME = "Across regions"  # the subdeck of cards whose muscles span regions
 # The note type's fields. Anki refuses to update notes whose note type's fields changed, so
 # this list is pinned by a test and never changes (see README, "Updating").
 FIELDS = ("Front", "Back", "Sources", "Muscle", "Kind")
@@ -69,7 +69,7 @@ def write(notes: Sequence[Stamped], regions: dict[str, str], templates: Path, mo
     (`regions`: region id → name), each note with its own modification time and its new cards'
     position, and the images its cards show (from the `media` folder)."""
     output = target(output, protected, suffix=".apkg")
-    regions = {**regions, ACROSS[0]: ACROSS[1]}
+    regions = {**regions, ACROSS: ACROSS_NAME}
     tmpls, css = note_type(templates)
     model = genanki.Model(MODEL_ID, MODEL_NAME, fields=[{"name": f} for f in FIELDS], templates=tmpls, css=css,
                           sort_field_index=0)

@@ -82,12 +82,12 @@ def attached(facts: Facts, fact: str) -> dict[str, list[Member]]:
     for muscle in facts.muscles:
         for part, attachment in muscle.units(fact):
             for site in attachment.sites:  # type: ignore[attr-defined]
-                for landmark in _with_wholes(site, reg.landmark_parents):
+                for landmark in with_wholes(site, reg.landmark_parents):
                     mentions.setdefault(landmark, []).append(Mention(muscle, part))
     return {landmark: members(found) for landmark, found in mentions.items()}
 
 
-def _with_wholes(landmark: str, parents: dict[str, str]) -> list[str]:
+def with_wholes(landmark: str, parents: dict[str, str]) -> list[str]:
     """A landmark and the landmarks it is part of, innermost first."""
     chain = [landmark]
     while (parent := parents.get(chain[-1])) and parent not in chain:

@@ -12,8 +12,6 @@ from .kinds import KINDS, Draft, Kind, lower_first, upper_first
 from .model import TAG, Card, Facts, Picture, Registry
 from .relations import course_position
 
-ACROSS = "across"  # the subdeck of cards whose muscles span regions
-
 
 def render(facts: Facts, templates: Path) -> list[Card]:
     """Every card of the full deck, in course order (see `course_order`)."""
