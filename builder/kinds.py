@@ -21,6 +21,7 @@ from .model import (
     ACROSS,
     TAG,
     Action,
+    Boundary,
     Cue,
     Facts,
     Formed,
@@ -542,17 +543,23 @@ def space_boundaries(facts: Facts) -> Iterator[Draft]:
 
 def space_from_boundaries(facts: Facts) -> Iterator[Draft]:
     """Name the space from what bounds it."""
-    reg = facts.registry
     for space in facts.registry.spaces.values():
         if len(space.boundaries) < 2:
             continue
-        said = [b.text or " and ".join([lower_first(facts.muscle(m).name) for m in b.muscles]
-                                       + [f"the {reg.landmarks[x]}" for x in b.landmarks])
-                for b in space.boundaries if b.side not in ("floor", "roof", "apex", "base")][:4]
+        sides = [b for b in space.boundaries if b.side not in ("floor", "roof", "apex", "base")][:4]
+        said = list(dict.fromkeys(piece for b in sides for piece in pieces(b, facts)))
         if len(said) < 2:
             continue
         yield space_draft(facts, space, "space-name", "", (Item(upper_first(space.name)),),
                           {"bounds": said}, "", card="name")
+
+
+def pieces(side: Boundary, facts: Facts) -> list[str]:
+    """What forms one side, as a question lists it: its wording, or its muscles and landmarks."""
+    if side.text:
+        return [side.text]
+    return [lower_first(facts.muscle(m).name) for m in side.muscles] + \
+        [f"the {facts.registry.landmarks[x]}" for x in side.landmarks]
 
 
 def space_contents(facts: Facts) -> Iterator[Draft]:
