@@ -199,10 +199,24 @@ def innervation(muscle: Muscle, facts: Facts) -> Iterator[Draft]:
         supply: tuple[Innervation, ...] = own.value
         answer = tuple(Item(reg.nerves[i.nerve].name, detail=i.note or "", roots=root_runs(i.roots, i.main_roots))
                        for i in supply)
-        marked = any(i.main_roots for i in supply)
+        marking = tuple(dict.fromkeys(s for i in supply for s in i.main_from))
         yield own_draft(facts, "innervation", own, answer,
                         {"cranial": all(reg.nerves[i.nerve].cranial for i in supply)}, noun="nerves",
-                        hint="Marked: the main segments." if marked else "")
+                        sources=tuple(dict.fromkeys(muscle.sources + marking)), hint=main_hint(marking, reg))
+
+
+MAIN_REFERENCE = "moore-coa-8"  # CONTENT.md: where references disagree, the deck follows Moore
+
+
+def main_hint(marking: tuple[str, ...], reg: Registry) -> str:
+    """What the marked root levels are, naming the references that mark them when Moore, the
+    deck's main reference, is not one of them."""
+    if not marking:
+        return ""
+    if MAIN_REFERENCE in marking:
+        return "Marked: the main segments."
+    return f"Marked: the main segments, as {' and '.join(reg.sources[s].short for s in marking)} " + \
+        ("give them." if len(marking) > 1 else "gives them.")
 
 
 SEGMENTS = [f"C{i}" for i in range(1, 9)] + [f"T{i}" for i in range(1, 13)] + [f"L{i}" for i in range(1, 6)] + \

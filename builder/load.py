@@ -333,6 +333,12 @@ def _check_roots(doc: Document, at: tuple[Any, ...], supply: dict[str, Any], ner
     for root in supply.get("main_roots", []):
         if root not in roots:
             problems.append(doc.problem(at + ("main_roots",), f"main root {root} is not in 'roots'; add it there too"))
+    if supply.get("main_roots") and not supply.get("main_from"):
+        problems.append(doc.problem(at + ("main_roots",), "the main roots need 'main_from': the source ids of "
+                                                          "the references that mark them as main, e.g. [moore-coa-8]"))
+    if supply.get("main_from") and not supply.get("main_roots"):
+        problems.append(doc.problem(at + ("main_from",), "'main_from' names who marks the main roots; give "
+                                                         "'main_roots' too, or remove it"))
     if not isinstance(nerve, dict):
         return
     if nerve.get("cranial"):
@@ -582,8 +588,8 @@ def _actions(data: list[dict[str, Any]] | None) -> tuple[Action, ...]:
 
 
 def _innervation(data: list[dict[str, Any]] | None) -> tuple[Innervation, ...]:
-    return tuple(Innervation(i["nerve"], tuple(i.get("roots", ())), tuple(i.get("main_roots", ())), i.get("note"))
-                 for i in data or [])
+    return tuple(Innervation(i["nerve"], tuple(i.get("roots", ())), tuple(i.get("main_roots", ())), i.get("note"),
+                             tuple(i.get("main_from", ()))) for i in data or [])
 
 
 def _muscle(doc: Document) -> Muscle:

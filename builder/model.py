@@ -36,6 +36,7 @@ class Innervation:
     roots: tuple[str, ...]
     main_roots: tuple[str, ...] = ()
     note: str | None = None
+    main_from: tuple[str, ...] = ()  # the references that mark the main roots
 
 
 @dataclass(frozen=True)

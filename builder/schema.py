@@ -150,7 +150,10 @@ INNERVATION = ListOf(
             Key("roots", ListOf(Text(pattern=ROOT, max_len=4),
                                 "Every spinal segment that supplies the muscle, e.g. [L4, L5, S1].")),
             Key("main_roots", ListOf(Text(pattern=ROOT, max_len=4),
-                                     "The segments a reference marks as main (Moore).")),
+                                     "The segments a reference marks as main (Moore's bold segments, or a "
+                                     "reference that says 'mainly'); give 'main_from' with them.")),
+            Key("main_from", _ids("source", "Source ids of the references that mark these segments as main; "
+                                            "the card names them unless one is Moore, the deck's main reference.")),
             Key("note", Text("E.g. 'carries pain and proprioception only'.", max_len=300)),
         ),
         "One nerve that supplies the muscle.",

@@ -115,6 +115,27 @@ def test_root_levels_are_written_as_ranges() -> None:
             assert len(singles) <= 5, (card.key, item.roots)
 
 
+def test_marked_main_segments_name_the_reference_that_marks_them() -> None:
+    """Underlined root levels say whose: Moore's, the deck's main reference, or the one named."""
+    marked = 0
+    for card in CARDS:
+        if card.kind != "innervation" or not any(main for i in card.answer for _, main in i.roots):
+            assert "main segments" not in card.hint, card.key
+            continue
+        marked += 1
+        (muscle_id,) = card.muscles
+        muscle = CHOSEN.facts.muscle(muscle_id)
+        marking = {s for i in muscle.innervation for s in i.main_from} | \
+            {s for p in muscle.parts for i in p.innervation or () for s in i.main_from}
+        shorts = {CHOSEN.facts.registry.sources[s].short for s in marking}
+        assert marking and shorts <= set(card.sources), card.key
+        assert card.hint.startswith("Marked: the main segments"), card.key
+        if "moore-coa-8" not in marking:
+            assert all(short in card.hint for short in shorts), card.key
+        assert "<u>" in FIELDS[card.key].back, card.key
+    assert marked >= 32
+
+
 def test_reverse_questions_are_short() -> None:
     lengths = [words(c.question) for c in CARDS if c.kind == "reverse"]
     assert max(lengths) <= 30, [c.question for c in CARDS if c.kind == "reverse" and words(c.question) > 30]

@@ -107,6 +107,13 @@ def test_the_good_file_is_fine(mini: Path) -> None:
           "or the nerve's entry in the registry"]),
         (GOOD.replace("roots: [L4, L5, S1]", "roots: [L4, X9]"),
          ["16:17: 'roots' 'X9' is not valid: write a spinal segment such as C5, T1, L4 or S2"]),
+        (GOOD.replace("roots: [L4, L5, S1]", "roots: [L4, L5, S1]\n    main_roots: [L5, S1]"),
+         ["17:17: the main roots need 'main_from': the source ids of the references that mark them as main, "
+          "e.g. [moore-coa-8]"]),
+        (GOOD.replace("roots: [L4, L5, S1]", "roots: [L4, L5, S1]\n    main_from: [moore-coa-8]"),
+         ["17:16: 'main_from' names who marks the main roots; give 'main_roots' too, or remove it"]),
+        (GOOD.replace("roots: [L4, L5, S1]", "roots: [L4, L5, S1]\n    main_roots: [L5]\n    main_from: [mooer]"),
+         ["18:17: unknown source 'mooer'"]),
         (GOOD.replace("sites: [ilium]", "sites: [ilum]"),
          ["7:11: unknown landmark 'ilum' (did you mean 'ilium'?)"]),
         (GOOD.replace("name: Gluteus minimus", "name: Gluteus medius"),
