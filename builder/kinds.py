@@ -482,13 +482,15 @@ def attachment_muscles(facts: Facts) -> Iterator[Draft]:
         found = relations.attached(facts, fact)
         for landmark, chosen in sorted(found.items(), key=lambda kv: (depth(kv[0], reg.landmark_parents), kv[0])):
             names = tuple(m.muscle.id + ":" + ",".join(p.id for p in m.parts) for m in chosen)
-            if len(chosen) < 2 or names in asked:
-                continue
-            asked.add(names)
-            for listing in relations.listings(f"landmark:{landmark}:{fact}", chosen, facts):
+            listings = () if len(chosen) < 2 or names in asked else \
+                tuple(relations.listings(f"landmark:{landmark}:{fact}", chosen, facts))
+            if listings:  # a list declared not asked leaves an identical one of its parts to be asked
+                asked.add(names)
+            for listing in listings:
                 yield across(facts, "attachment-muscles", f"landmark:{landmark}:{fact}", listing.suffix,
                              listing.members,
-                             listing.answer, "Attachments", {"landmark": reg.landmarks[landmark], "verb": verb},
+                             listing.answer, "Attachments", {"landmark": reg.landmarks[landmark], "verb": verb,
+                                                             "group": listing.group},
                              reg.landmarks[landmark], noun="muscles", core=False)
 
 
@@ -587,11 +589,15 @@ def space_contents(facts: Facts) -> Iterator[Draft]:
 
 def muscle_spaces(muscle: Muscle, facts: Facts) -> Iterator[Draft]:
     """What a muscle bounds: the spaces it forms a side of."""
-    found = [(space, b.side) for space in facts.registry.spaces.values() for b in space.boundaries
-             if muscle.id in b.muscles]
-    if 2 <= len(found) <= MAX_ITEMS:
-        answer = tuple(Item(upper_first(s.name), detail=side_name(side).removeprefix("the ")) for s, side in found)
-        sources = tuple(dict.fromkeys(x for s, _ in found for x in s.sources))
+    found: dict[str, list[str]] = {}  # space id → the sides the muscle forms (the inguinal canal's roof and wall)
+    for space in facts.registry.spaces.values():
+        for b in space.boundaries:
+            if muscle.id in b.muscles:
+                found.setdefault(space.id, []).append(side_name(b.side).removeprefix("the "))
+    if sum(map(len, found.values())) >= 2 and len(found) <= MAX_ITEMS:
+        spaces = [facts.registry.spaces[s] for s in found]
+        answer = tuple(Item(upper_first(s.name), detail=" and ".join(found[s.id])) for s in spaces)
+        sources = tuple(dict.fromkeys(x for s in spaces for x in s.sources))
         yield own_draft(facts, "muscle-spaces", Own(muscle, (), None, None), answer, sources=sources, noun="spaces")
 
 

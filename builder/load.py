@@ -43,7 +43,7 @@ from .yamlsafe import Document, Path_, read
 REGISTRY_DIR = "registry"
 REQUIRED_FACTS = ("origin", "insertion", "actions", "innervation")
 _KINDS = ("regions", "joints", "movements", "nerves", "sources", "landmarks", "removed", "myotomes",
-          "lesions", "clinical", "lists", "card_notes", "spaces")
+          "lesions", "clinical", "lists", "card_notes", "spaces", "whole_lists")
 # Registry entries by kind, then id: (value, or None if it is invalid; the file it is in).
 Entries = dict[str, dict[str, tuple[Any, Document]]]
 
@@ -495,13 +495,21 @@ def _check_spaces(facts: Facts, entries: Entries, problems: list[Problem]) -> No
 
 def _check_card_keys(facts: Facts, entries: Entries, problems: list[Problem]) -> None:
     """Each `lists:` entry names a list the deck asks, with groups that exist; each `card_notes:`
-    entry names a card across muscles that exists."""
+    entry names a card across muscles that exists, and each `whole_lists:` entry a card."""
     from .kinds import KINDS
 
     keys = {d.key for kind in KINDS if kind.across_muscles for d in kind.across_muscles(facts)}
     for key, (_, doc) in entries["card_notes"].items():
         if key not in keys:
             problems.append(doc.problem(("card_notes", key, "<key>"), f"'{key}' is not a card of the deck"
+                                        + (schema.did_you_mean(key, keys) or "; use a note key as in "
+                                                                              "decks/notes.lock")))
+    whole = entries["whole_lists"]
+    if any(key not in keys for key in whole):
+        keys |= {d.key for kind in KINDS if kind.each_muscle for m in facts.muscles for d in kind.each_muscle(m, facts)}
+    for key, (_, doc) in whole.items():
+        if key not in keys:
+            problems.append(doc.problem(("whole_lists", key, "<key>"), f"'{key}' is not a card of the deck"
                                         + (schema.did_you_mean(key, keys) or "; use a note key as in "
                                                                               "decks/notes.lock")))
     subjects = {k.split("/")[0] for k in keys} | set(_asked_lists(facts))
@@ -527,7 +535,12 @@ def _asked_lists(facts: Facts) -> Iterable[str]:
             yield f"action:{action.joint}:{action.movement}"
         for fact in ("origin", "insertion"):
             for _, attachment in muscle.units(fact):
-                yield from (f"landmark:{site}:{fact}" for site in attachment.sites)  # type: ignore[attr-defined]
+                for site in attachment.sites:  # type: ignore[attr-defined]
+                    seen: set[str] = set()
+                    while site and site not in seen:  # the site and the landmarks it is part of
+                        seen.add(site)
+                        yield f"landmark:{site}:{fact}"
+                        site = facts.registry.landmark_parents.get(site)
 
 
 def _named(muscle: Muscle, part: Part | None) -> str:
@@ -553,6 +566,7 @@ def _registry(entries: Entries) -> Registry:
         lists={k: tuple(v.get("groups", ())) if v["ask"] == "by-group" else v["ask"]
                for k, v in values("lists").items()},
         card_notes={k: CardNote(v["text"], tuple(v["sources"])) for k, v in values("card_notes").items()},
+        whole_lists=values("whole_lists"),
         spaces={k: _space(k, v) for k, v in values("spaces").items()},
         removed=values("removed"),
         myotomes={k: Myotome(k, v["joint"], v["movement"], tuple(v["muscles"]), tuple(v["sources"]))

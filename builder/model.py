@@ -333,6 +333,7 @@ class Registry:
     landmark_parents: dict[str, str] = field(default_factory=dict)  # landmark → the landmark it is part of
     lists: dict[str, str | tuple[str, ...]] = field(default_factory=dict)  # list → 'prime-movers' or its groups
     card_notes: dict[str, CardNote] = field(default_factory=dict)  # note key → a note on that card
+    whole_lists: dict[str, str] = field(default_factory=dict)  # note key → why a course asks its long list whole
     spaces: dict[str, Space] = field(default_factory=dict)
 
     def landmark_and_parts(self, landmark: str) -> set[str]:

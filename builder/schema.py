@@ -405,6 +405,11 @@ REGISTRY_FILE = Record(
                                 "Notes on cards across muscles, by note key (e.g. "
                                 "'nerve:recurrent-laryngeal/nerve-muscles'), each shown on that card.",
                                 key_pattern=NOTE_KEY)),
+        Key("whole_lists", MapOf(Text("Why a course asks the whole list: one short sentence, shown on the card.",
+                                      max_len=160),
+                                 "Cards that ask for 7 or more items, by note key: kept whole only where a "
+                                 "course asks the whole list; any other long list is split (`lists:`).",
+                                 key_pattern=NOTE_KEY)),
         Key("removed", MapOf(Text("Why it was removed.", max_len=300),
                              "Released notes that were removed on purpose: a muscle id, or a note key.",
                              key_pattern=NOTE_KEY)),

@@ -115,6 +115,16 @@ def test_root_levels_are_written_as_ranges() -> None:
             assert len(singles) <= 5, (card.key, item.roots)
 
 
+def test_a_list_of_seven_or_more_is_kept_whole_only_with_the_reason_a_course_asks_it() -> None:
+    """Long lists are split (by group, or prime movers), except those a course asks whole: these
+    are declared in the registry's `whole_lists:`, and the card says why."""
+    whole = CHOSEN.facts.registry.whole_lists
+    long = {card.key for card in CARDS if len(card.answer) >= 7}
+    assert long == set(whole), (sorted(long - set(whole)), sorted(set(whole) - long))
+    for key in long:
+        assert whole[key] in FIELDS[key].back, key
+
+
 def test_marked_main_segments_name_the_reference_that_marks_them() -> None:
     """Underlined root levels say whose: Moore's, the deck's main reference, or the one named."""
     marked = 0

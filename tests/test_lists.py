@@ -48,3 +48,18 @@ def test_a_declared_list_and_a_card_note_shape_the_cards(mini: Path) -> None:
     every = {c.key: c for c in cards(mini, TEMPLATES).every}
     assert "nerve:superior-gluteal/nerve-muscles" not in every
     assert every["action:hip:abduction/action-muscles"].notes == ("Some books add piriformis.",)
+
+
+def test_a_whole_list_names_a_card_of_the_deck_and_its_reason_is_on_the_card(mini: Path) -> None:
+    from conftest import TEMPLATES
+
+    from builder.build import cards
+
+    found = problems(mini, 'whole_lists:\n  "gluteus-medius/innervaton": "Asked whole."\n')
+    assert found == ["2:3: 'gluteus-medius/innervaton' is not a card of the deck (did you mean "
+                     "'gluteus-medius/innervation'?)"]
+    (mini / "registry" / "extra.yaml").write_text(
+        'whole_lists:\n  "action:hip:abduction/action-muscles": "Asked whole: the abductors of the hip."\n',
+        encoding="utf-8")
+    every = {c.key: c for c in cards(mini, TEMPLATES).every}
+    assert every["action:hip:abduction/action-muscles"].hint.endswith("Asked whole: the abductors of the hip.")
