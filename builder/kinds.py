@@ -342,7 +342,7 @@ def passes(muscle: Muscle, facts: Facts) -> Iterator[Draft]:
     for passage in muscle.passes:
         asked.setdefault((passage.relation, passage.kind, passage.detail or ""), []).append(passage)
     for (relation, kind, detail), found in asked.items():
-        extra = "-".join(filter(None, (relation, kind, detail)))
+        extra = "-".join(filter(None, (relation, kind, slug(detail))))  # a key names no free text
         context = {"kind": kind, "relation": relation, "verb": PASSING.get(relation, relation.replace("-", " ")),
                    "detail": detail, "many": len(found) > 1}
         if relation == "tendon-under":

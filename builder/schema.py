@@ -18,7 +18,7 @@ from .yamlsafe import Document, Path_
 
 KEBAB = r"^[a-z0-9]+(-[a-z0-9]+)*\Z"
 ROOT = r"^(C[1-8]|T([1-9]|1[0-2])|L[1-5]|S[1-5]|Co1)\Z"
-NOTE_KEY = r"^[a-z0-9]+(-[a-z0-9]+)*([:/][a-z0-9:/-]+)?\Z"
+NOTE_KEY = r"^[a-z0-9]+(-[a-z0-9]+)*([:/][a-zA-Z0-9:/-]+)?\Z"  # root levels are upper case (root:L2/myotome)
 CARD_REF = r"^([a-z0-9]+(-[a-z0-9]+)*/)?[a-z-]+(/[a-z0-9-]+)?\Z"
 QUESTION = r"^[\s\S]*\?\Z"
 SOURCE_KINDS = ("textbook", "atlas", "open", "article")

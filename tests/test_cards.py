@@ -170,6 +170,13 @@ def test_list_answers_count_muscles_not_heads() -> None:
             assert len(named) == len(set(named)), (card.key, named)
 
 
+def test_every_note_key_can_be_named_in_the_registry() -> None:
+    """`removed:`, `card_notes:` and `whole_lists:` name cards by note key: every key must fit their pattern."""
+    from builder.schema import NOTE_KEY
+
+    assert [c.key for c in CARDS if not re.match(NOTE_KEY, c.key)] == []
+
+
 def test_every_note_key_is_unique() -> None:
     keys = Counter(c.key for c in CARDS)
     assert not [k for k, n in keys.items() if n > 1]
