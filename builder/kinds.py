@@ -384,12 +384,9 @@ def across(facts: Facts, kind: str, base: str, suffix: str, chosen: Iterable[Mem
     muscles = tuple(dict.fromkeys(m.muscle for m in chosen))
     regions = sorted({m.region for m in muscles})
     key = f"{base}/{kind}" + (f"/{suffix}" if suffix else "")
-    note = facts.registry.card_notes.get(key)
-    return Draft(key, context, bold, answer, muscles,
-                 (sources or tuple(s for m in muscles for s in m.sources)) + (note.sources if note else ()),
+    return Draft(key, context, bold, answer, muscles, sources or tuple(s for m in muscles for s in m.sources),
                  (f"{TAG}::card::{kind}", *(f"{TAG}::region::{r}" for r in regions), *tags), place,
-                 noun=noun, notes=(note.text,) if note else (), deck=regions[0] if len(regions) == 1 else ACROSS,
-                 **extra)
+                 noun=noun, deck=regions[0] if len(regions) == 1 else ACROSS, **extra)
 
 
 def nerve_muscles(facts: Facts) -> Iterator[Draft]:

@@ -78,9 +78,14 @@ def card(env: Any, kind: Kind, draft: Draft, facts: Facts) -> Card:
     pictures = facts.pictures.get(draft.muscles[0].id, {}) if draft.own else {}
     deck = draft.deck if draft.deck is not None else draft.muscles[0].region
     tags = draft.tags if draft.core else (*draft.tags, f"{TAG}::yield::extra")
+    # what the registry says of this card by its note key: a note on a card across muscles, and why
+    # a long list is asked whole
+    note = facts.registry.card_notes.get(draft.key)
+    notes = draft.notes + ((note.text,) if note else ())
+    sources = draft.sources + (note.sources if note else ())
     hint = " ".join(filter(None, (draft.hint, facts.registry.whole_lists.get(draft.key))))
     return Card(draft.key, kind.name, draft.own, draft.where, question, draft.subject, draft.answer, draft.noun,
-                hint, draft.cues, draft.notes, cited(draft.sources, facts.registry),
+                hint, draft.cues, notes, cited(sources, facts.registry),
                 _shown(pictures, (draft.front,)), _shown(pictures, draft.pictures),
                 tuple(m.id for m in draft.muscles), names, tags, deck, draft.core)
 
